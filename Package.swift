@@ -1,0 +1,116 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "trellis",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "trellis", targets: ["trellis"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.3.0"),
+    ],
+    targets: [
+        // Istio resources decoded from YAML with line numbers, and their validation.
+        .target(
+            name: "MeshAPI",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: strictSettings
+        ),
+        // Generated from Protos/ by scripts/generate-protos; never edited by hand.
+        .target(
+            name: "EnvoyAPI",
+            dependencies: [
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            ]
+        ),
+        // Istio config + one proxy → Envoy resources. Pure: no I/O, no clocks.
+        .target(
+            name: "XDSTranslator",
+            dependencies: ["MeshAPI", "EnvoyAPI", "XDSCache"],
+            swiftSettings: strictSettings
+        ),
+        // Versioned, serialized snapshots and the per-stream ADS state machine.
+        .target(
+            name: "XDSCache",
+            dependencies: ["EnvoyAPI", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        // ADS over grpc-swift-2.
+        .target(
+            name: "XDSServer",
+            dependencies: [
+                "XDSCache", "EnvoyAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The mesh CA: SPIFFE workload certificates, root creation or plug-in CA.
+        .target(
+            name: "CertificateAuthority",
+            dependencies: [
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Wires config dir → validation → translation → cache → server.
+        .target(
+            name: "ControlPlane",
+            dependencies: [
+                "MeshAPI", "XDSTranslator", "XDSCache", "XDSServer", "EnvoyAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "trellis",
+            dependencies: [
+                "ControlPlane", "MeshAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "MeshAPITests",
+            dependencies: ["MeshAPI"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "XDSTranslatorTests",
+            dependencies: [
+                "XDSTranslator", "MeshAPI", "EnvoyAPI", "XDSCache",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            resources: [.copy("Golden")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "XDSCacheTests",
+            dependencies: ["XDSCache", "EnvoyAPI", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

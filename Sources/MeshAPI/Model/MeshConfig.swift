@@ -1,0 +1,56 @@
+/// A validated set of Istio resources, one array per kind, each sorted by key. Built by
+/// `ConfigLoader`; holds only resources that passed validation.
+public struct MeshConfig: Sendable, Equatable {
+    public var serviceEntries: [Resource<ServiceEntry>]
+    public var workloadEntries: [Resource<WorkloadEntry>]
+    public var workloadGroups: [Resource<WorkloadGroup>]
+    public var virtualServices: [Resource<VirtualService>]
+    public var destinationRules: [Resource<DestinationRule>]
+    public var gateways: [Resource<Gateway>]
+    public var sidecars: [Resource<Sidecar>]
+    public var peerAuthentications: [Resource<PeerAuthentication>]
+    public var authorizationPolicies: [Resource<AuthorizationPolicy>]
+
+    public init() {
+        self.init(serviceEntries: [])
+    }
+
+    /// Builds a config from resources in any order; each array is sorted by key.
+    public init(
+        serviceEntries: [Resource<ServiceEntry>] = [],
+        workloadEntries: [Resource<WorkloadEntry>] = [],
+        workloadGroups: [Resource<WorkloadGroup>] = [],
+        virtualServices: [Resource<VirtualService>] = [],
+        destinationRules: [Resource<DestinationRule>] = [],
+        gateways: [Resource<Gateway>] = [],
+        sidecars: [Resource<Sidecar>] = [],
+        peerAuthentications: [Resource<PeerAuthentication>] = [],
+        authorizationPolicies: [Resource<AuthorizationPolicy>] = []
+    ) {
+        func sorted<S>(_ resources: [Resource<S>]) -> [Resource<S>] { resources.sorted { $0.key < $1.key } }
+        self.serviceEntries = sorted(serviceEntries)
+        self.workloadEntries = sorted(workloadEntries)
+        self.workloadGroups = sorted(workloadGroups)
+        self.virtualServices = sorted(virtualServices)
+        self.destinationRules = sorted(destinationRules)
+        self.gateways = sorted(gateways)
+        self.sidecars = sorted(sidecars)
+        self.peerAuthentications = sorted(peerAuthentications)
+        self.authorizationPolicies = sorted(authorizationPolicies)
+    }
+
+    /// The keys of every resource in the config.
+    public var keys: Set<ResourceKey> {
+        var keys = Set<ResourceKey>()
+        keys.formUnion(serviceEntries.map(\.key))
+        keys.formUnion(workloadEntries.map(\.key))
+        keys.formUnion(workloadGroups.map(\.key))
+        keys.formUnion(virtualServices.map(\.key))
+        keys.formUnion(destinationRules.map(\.key))
+        keys.formUnion(gateways.map(\.key))
+        keys.formUnion(sidecars.map(\.key))
+        keys.formUnion(peerAuthentications.map(\.key))
+        keys.formUnion(authorizationPolicies.map(\.key))
+        return keys
+    }
+}

@@ -1,0 +1,17 @@
+/// Runs the checks of a document's kind on its decoded spec.
+enum SpecValidation {
+    static func validate(_ document: DecodedDocument, _ report: DocumentContext) {
+        let key = document.key
+        switch document.spec {
+        case .serviceEntry(let spec): ServiceEntryValidation.validate(spec, key: key, report)
+        case .workloadEntry(let spec): WorkloadValidation.validate(spec, report)
+        case .workloadGroup(let spec): WorkloadValidation.validate(spec, report)
+        case .virtualService(let spec): VirtualServiceValidation.validate(spec, key: key, report)
+        case .destinationRule(let spec): DestinationRuleValidation.validate(spec, key: key, report)
+        case .gateway(let spec): GatewayValidation.validate(spec, key: key, report)
+        case .sidecar(let spec): SidecarValidation.validate(spec, key: key, report)
+        case .peerAuthentication(let spec): SecurityValidation.validate(spec, report)
+        case .authorizationPolicy(let spec): SecurityValidation.validate(spec, report)
+        }
+    }
+}

@@ -1,0 +1,6 @@
+/// One response that the proxy has not ACKed or NACKed yet.
+struct PendingResponse: Sendable {
+    var nonce: String
+    var versionInfo: String
+    var resources: [String: XDSResource]
+}

@@ -1,0 +1,88 @@
+/// Per-type bookkeeping of one ADS stream (state of the world).
+struct TypeStreamState: Sendable {
+    /// A request for this type has arrived: only then does the stream send it.
+    var requested = false
+    /// The proxy asked for every resource of the type (CDS and LDS with no names).
+    var wildcard = false
+    /// Names the proxy subscribes to (named types).
+    var subscription: Set<String> = []
+    /// The subscription that the last response answered; a request that changes it is answered
+    /// even when it carries the last nonce and looks like an ACK.
+    var answeredSubscription: Set<String>?
+    /// The next response must go out even if nothing changed (first request, reconnect).
+    var mustAnswer = false
+
+    /// What the proxy has been sent: for full-state types exactly the last response, for named
+    /// types the latest version of every name.
+    var sent: [String: XDSResource] = [:]
+    /// What the proxy has ACKed.
+    var applied: [String: XDSResource] = [:]
+    /// Versions the proxy NACKed, so that they are not counted as missing forever.
+    var rejected: [String: String] = [:]
+    var pending: [PendingResponse] = []
+    var lastNonce: String?
+    /// EDS only: clusters re-sent in CDS; Envoy re-warms them and waits for their endpoints
+    /// again, re-requesting with the same names.
+    var resendOnNextRequest: Set<String> = []
+
+    var status = TypeSyncStatus()
+
+    /// Whether `name` is in the current subscription.
+    func subscribes(to name: String) -> Bool {
+        wildcard || subscription.contains(name)
+    }
+
+    /// Applies the outcome of the response with `nonce`: an ACK applies it and every earlier
+    /// one; a NACK applies only the earlier ones (Envoy keeps what it had).
+    mutating func settle(nonce: String, accepted: Bool, fullState: Bool) -> PendingResponse? {
+        guard let index = pending.firstIndex(where: { $0.nonce == nonce }) else { return nil }
+        let settled = pending[index]
+        let earlier = pending[..<index]
+        pending.removeFirst(index + 1)
+        for response in earlier { apply(response, fullState: fullState) }
+        if accepted {
+            apply(settled, fullState: fullState)
+        } else {
+            for (name, resource) in settled.resources { rejected[name] = resource.version }
+        }
+        return settled
+    }
+
+    private mutating func apply(_ response: PendingResponse, fullState: Bool) {
+        if fullState {
+            applied = response.resources
+        } else {
+            applied.merge(response.resources) { _, new in new }
+        }
+    }
+
+    /// Forgets names the proxy no longer subscribes to, so that subscribing again re-sends them.
+    mutating func prune() {
+        guard !wildcard else { return }
+        sent = sent.filter { subscription.contains($0.key) }
+        applied = applied.filter { subscription.contains($0.key) }
+        rejected = rejected.filter { subscription.contains($0.key) }
+    }
+}
+
+/// Sync state of one type on one stream, as operators see it (`proxy-status`).
+public struct TypeSyncStatus: Sendable, Equatable {
+    public var sentVersion: String?
+    public var sentNonce: String?
+    public var ackedVersion: String?
+    /// The version and message of the last NACK, cleared by a later ACK.
+    public var nack: (version: String, message: String)?
+
+    public static func == (lhs: TypeSyncStatus, rhs: TypeSyncStatus) -> Bool {
+        lhs.sentVersion == rhs.sentVersion && lhs.sentNonce == rhs.sentNonce
+            && lhs.ackedVersion == rhs.ackedVersion && lhs.nack?.version == rhs.nack?.version
+            && lhs.nack?.message == rhs.nack?.message
+    }
+
+    /// SYNCED, STALE (sent, not yet answered), NACKED or NOT SENT.
+    public var summary: String {
+        if nack != nil { return "NACKED" }
+        guard let sentVersion else { return "NOT SENT" }
+        return sentVersion == ackedVersion ? "SYNCED" : "STALE"
+    }
+}

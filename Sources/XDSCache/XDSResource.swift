@@ -1,0 +1,52 @@
+public import SwiftProtobuf
+import Crypto
+import Foundation
+
+/// One xDS resource, serialized once when the snapshot is built and shared by every stream that
+/// sends it. `version` is a content hash, so the same config always has the same version, across
+/// rebuilds and restarts (Envoy re-applies and re-ACKs a response whose version moves without
+/// a change, forever).
+public struct XDSResource: Sendable, Equatable {
+    public let type: ResourceType
+    public let name: String
+    public let version: String
+    /// The resource packed as `google.protobuf.Any`, ready to put in a `DiscoveryResponse`.
+    public let body: Google_Protobuf_Any
+    /// Clusters this resource sends traffic to. The cache holds a listener or route back until
+    /// the proxy has these clusters, and keeps a cluster the proxy still routes to until the
+    /// replacement routes are in place.
+    public let referencedClusters: Set<String>
+
+    public init<M: SwiftProtobuf.Message>(
+        _ type: ResourceType, name: String, message: M, referencedClusters: Set<String> = []
+    ) throws {
+        var options = BinaryEncodingOptions()
+        options.useDeterministicOrdering = true
+        let bytes: [UInt8] = try message.serializedBytes(options: options)
+        var any = Google_Protobuf_Any()
+        any.typeURL = type.typeURL
+        any.value = Data(bytes)
+        self.type = type
+        self.name = name
+        self.body = any
+        self.version = ContentHash.of(bytes)
+        self.referencedClusters = referencedClusters
+    }
+}
+
+/// Short, stable hashes used as resource and response versions.
+public enum ContentHash {
+    public static func of(_ bytes: some Sequence<UInt8>) -> String {
+        let digest = SHA256.hash(data: Array(bytes))
+        return digest.prefix(8).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The version of a set of resources: a hash of their names and versions in name order.
+    public static func of(versions: [String: String]) -> String {
+        var text = ""
+        for name in versions.keys.sorted() {
+            text += name + "=" + versions[name]! + "\n"
+        }
+        return of(Array(text.utf8))
+    }
+}

@@ -1,0 +1,92 @@
+import EnvoyAPI
+import GRPCCore
+import Logging
+import XDSCache
+
+/// Runs one state-of-the-world ADS stream: merges the proxy's requests and its group's snapshot
+/// updates into one sequence of events and feeds them to an ``ADSStreamState``.
+struct ADSStream {
+    typealias Request = Envoy_Service_Discovery_V3_DiscoveryRequest
+    typealias Response = Envoy_Service_Discovery_V3_DiscoveryResponse
+
+    private enum Event: Sendable {
+        case request(Request)
+        case snapshot(Snapshot)
+        case requestsEnded
+        case requestsFailed(any Error)
+    }
+
+    let source: any ProxySnapshotSource
+    let metadata: Metadata
+    var logger: Logger
+
+    func run(requests: RPCAsyncSequence<Request, any Error>, writer: RPCWriter<Response>) async throws {
+        let (events, input) = AsyncStream.makeStream(of: Event.self)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    for try await request in requests { input.yield(.request(request)) }
+                    input.yield(.requestsEnded)
+                } catch {
+                    input.yield(.requestsFailed(error))
+                }
+            }
+            defer { group.cancelAll() }
+            var state = ADSStreamState()
+            var logger = self.logger
+            loop: for await event in events {
+                let actions: [ADSAction]
+                switch event {
+                case .request(let request):
+                    if state.node == nil {
+                        guard request.hasNode else {
+                            throw RPCError(code: .invalidArgument, message: ADSStreamError.missingNode.description)
+                        }
+                        logger[metadataKey: "node"] = "\(request.node.id)"
+                        let subscription = try source.subscribe(node: request.node, metadata: metadata)
+                        _ = state.update(subscription.initial)
+                        group.addTask {
+                            for await snapshot in subscription.updates { input.yield(.snapshot(snapshot)) }
+                        }
+                        logger.info("proxy connected")
+                    }
+                    do throws(ADSStreamError) {
+                        actions = try state.receive(request)
+                    } catch {
+                        logger.warning("rejected request: \(error)")
+                        throw RPCError(code: .invalidArgument, message: error.description)
+                    }
+                case .snapshot(let snapshot):
+                    actions = state.update(snapshot)
+                case .requestsEnded:
+                    break loop
+                case .requestsFailed(let error):
+                    logger.debug("stream ended: \(error)")
+                    break loop
+                }
+                try await perform(actions, writer: writer, logger: logger)
+            }
+            if state.node != nil { logger.info("proxy disconnected") }
+        }
+    }
+
+    private func perform(_ actions: [ADSAction], writer: RPCWriter<Response>, logger: Logger) async throws {
+        for action in actions {
+            switch action {
+            case .send(let response):
+                logger.debug(
+                    "sent \(ResourceType(rawValue: response.typeURL)?.shortName ?? response.typeURL)",
+                    metadata: [
+                        "version": "\(response.versionInfo)", "nonce": "\(response.nonce)",
+                        "resources": "\(response.resources.count)",
+                    ])
+                try await writer.write(response)
+            case .acknowledged(let type, let version, let nonce):
+                logger.info("ACK \(type.shortName)", metadata: ["version": "\(version)", "nonce": "\(nonce)"])
+            case .rejected(let type, let version, let nonce, let message):
+                logger.warning(
+                    "NACK \(type.shortName): \(message)", metadata: ["version": "\(version)", "nonce": "\(nonce)"])
+            }
+        }
+    }
+}

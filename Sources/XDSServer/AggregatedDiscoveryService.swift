@@ -1,0 +1,39 @@
+public import EnvoyAPI
+public import GRPCCore
+public import Logging
+
+/// `envoy.service.discovery.v3.AggregatedDiscoveryService`: every proxy's clusters, endpoints,
+/// listeners, routes and secrets on one gRPC stream. Each stream is independent: a malformed
+/// request ends that stream with a clear status and touches no other.
+public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedDiscoveryService.ServiceProtocol {
+    private let source: any ProxySnapshotSource
+    private let logger: Logger
+
+    public init(source: any ProxySnapshotSource, logger: Logger) {
+        self.source = source
+        self.logger = logger
+    }
+
+    public func streamAggregatedResources(
+        request: StreamingServerRequest<Envoy_Service_Discovery_V3_DiscoveryRequest>,
+        context: ServerContext
+    ) async throws -> StreamingServerResponse<Envoy_Service_Discovery_V3_DiscoveryResponse> {
+        var logger = self.logger
+        logger[metadataKey: "peer"] = "\(context.remotePeer)"
+        let stream = ADSStream(source: source, metadata: request.metadata, logger: logger)
+        return StreamingServerResponse { writer in
+            try await stream.run(requests: request.messages, writer: writer)
+            return [:]
+        }
+    }
+
+    public func deltaAggregatedResources(
+        request: StreamingServerRequest<Envoy_Service_Discovery_V3_DeltaDiscoveryRequest>,
+        context: ServerContext
+    ) async throws -> StreamingServerResponse<Envoy_Service_Discovery_V3_DeltaDiscoveryResponse> {
+        StreamingServerResponse(
+            error: RPCError(
+                code: .unimplemented,
+                message: "incremental (delta) ADS is not supported yet; use api_type GRPC (state of the world)"))
+    }
+}

@@ -1,0 +1,62 @@
+import EnvoyAPI
+import SwiftProtobuf
+import MeshAPI
+import XDSCache
+
+/// Endpoints of a cluster, grouped by locality as Envoy balances across localities first.
+enum ClusterLoadAssignments {
+    typealias Assignment = Envoy_Config_Endpoint_V3_ClusterLoadAssignment
+
+    static func assignment(
+        name: String, service: MeshService, port: ServicePort, subsetLabels: [String: String] = [:]
+    ) -> Assignment {
+        let endpoints = service.endpoints.filter { endpoint in
+            subsetLabels.allSatisfy { endpoint.labels[$0.key] == $0.value }
+        }
+        var byLocality: [String: [Envoy_Config_Endpoint_V3_LbEndpoint]] = [:]
+        for endpoint in endpoints {
+            var lbEndpoint = Envoy_Config_Endpoint_V3_LbEndpoint()
+            var host = Envoy_Config_Endpoint_V3_Endpoint()
+            host.address = .socket(endpoint.address, port: endpoint.port(for: port))
+            lbEndpoint.endpoint = host
+            lbEndpoint.healthStatus = .healthy
+            lbEndpoint.loadBalancingWeight = Google_Protobuf_UInt32Value(max(endpoint.weight ?? 1, 1))
+            byLocality[endpoint.locality ?? "", default: []].append(lbEndpoint)
+        }
+        var assignment = Assignment()
+        assignment.clusterName = name
+        assignment.endpoints = byLocality.keys.sorted().map { locality in
+            var group = Envoy_Config_Endpoint_V3_LocalityLbEndpoints()
+            let parts = locality.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            if !locality.isEmpty {
+                var value = Envoy_Config_Core_V3_Locality()
+                value.region = parts[0]
+                if parts.count > 1 { value.zone = parts[1] }
+                if parts.count > 2 { value.subZone = parts[2] }
+                group.locality = value
+            }
+            group.lbEndpoints = byLocality[locality]!.sorted {
+                ($0.endpoint.address.socketAddress.address, $0.endpoint.address.socketAddress.portValue)
+                    < ($1.endpoint.address.socketAddress.address, $1.endpoint.address.socketAddress.portValue)
+            }
+            group.loadBalancingWeight = Google_Protobuf_UInt32Value(
+                group.lbEndpoints.reduce(0) { $0 + $1.loadBalancingWeight.value })
+            return group
+        }
+        return assignment
+    }
+
+    /// A DNS service without endpoints resolves its own host name.
+    static func dnsAssignment(name: String, host: String, port: UInt32) -> Assignment {
+        var endpoint = Envoy_Config_Endpoint_V3_LbEndpoint()
+        var target = Envoy_Config_Endpoint_V3_Endpoint()
+        target.address = .socket(host, port: port)
+        endpoint.endpoint = target
+        var group = Envoy_Config_Endpoint_V3_LocalityLbEndpoints()
+        group.lbEndpoints = [endpoint]
+        var assignment = Assignment()
+        assignment.clusterName = name
+        assignment.endpoints = [group]
+        return assignment
+    }
+}

@@ -1,0 +1,85 @@
+import EnvoyAPI
+import MeshAPI
+import XDSCache
+import SwiftProtobuf
+
+/// DestinationRule lookup and the traffic policy that applies to one cluster.
+extension TranslationContext {
+    /// Istio's lookup: a rule in the proxy's namespace, then the service's, then the root
+    /// namespace; within one namespace an exact host beats a wildcard.
+    func destinationRule(for hostname: String, serviceNamespace: String) -> Resource<DestinationRule>? {
+        let candidates = config.destinationRules.filter { rule in
+            HostNames.isExported(rule.spec.exportTo, from: rule.namespace, to: proxy.namespace)
+                && (rule.spec.workloadSelector.map { $0.matches(proxy.labels) } ?? true)
+                && HostNames.matches(HostNames.fullyQualified(rule.spec.host, namespace: rule.namespace), hostname)
+        }
+        for namespace in [proxy.namespace, serviceNamespace, TranslationContext.rootNamespace] {
+            let inNamespace = candidates.filter { $0.namespace == namespace }
+            if let exact = inNamespace.first(where: {
+                HostNames.fullyQualified($0.spec.host, namespace: $0.namespace) == hostname
+            }) {
+                return exact
+            }
+            if let wildcard = inNamespace.first { return wildcard }
+        }
+        return nil
+    }
+
+    /// The policy for one port of one subset: the subset's policy replaces the rule's block by
+    /// block, and port-level settings replace the top-level ones for their port.
+    func trafficPolicy(_ rule: DestinationRule?, subset: String?, port: UInt32) -> TrafficPolicy.PortTrafficPolicy {
+        var result = TrafficPolicy.PortTrafficPolicy()
+        func merge(_ policy: TrafficPolicy?) {
+            guard let policy else { return }
+            var level = TrafficPolicy.PortTrafficPolicy()
+            level.loadBalancer = policy.loadBalancer
+            level.connectionPool = policy.connectionPool
+            level.outlierDetection = policy.outlierDetection
+            level.tls = policy.tls
+            if let portLevel = policy.portLevelSettings.first(where: { $0.port == port }) {
+                level.loadBalancer = portLevel.loadBalancer ?? level.loadBalancer
+                level.connectionPool = portLevel.connectionPool ?? level.connectionPool
+                level.outlierDetection = portLevel.outlierDetection ?? level.outlierDetection
+                level.tls = portLevel.tls ?? level.tls
+            }
+            result.loadBalancer = level.loadBalancer ?? result.loadBalancer
+            result.connectionPool = level.connectionPool ?? result.connectionPool
+            result.outlierDetection = level.outlierDetection ?? result.outlierDetection
+            result.tls = level.tls ?? result.tls
+        }
+        merge(rule?.trafficPolicy)
+        if let subset, let subsetPolicy = rule?.subsets.first(where: { $0.name == subset })?.trafficPolicy {
+            merge(subsetPolicy)
+        }
+        return result
+    }
+
+    /// Consistent-hash keys for routes to a destination whose policy asks for them.
+    func hashPolicies(for destination: Destination, port: UInt32) -> [Envoy_Config_Route_V3_RouteAction.HashPolicy] {
+        let host = HostNames.fullyQualified(destination.host, namespace: proxy.namespace)
+        guard let service = registry.service(host, from: proxy.namespace),
+            let rule = destinationRule(for: service.hostname, serviceNamespace: service.namespace),
+            let hash = trafficPolicy(rule.spec, subset: destination.subset, port: destination.port ?? port)
+                .loadBalancer?.consistentHash
+        else { return [] }
+        var policy = Envoy_Config_Route_V3_RouteAction.HashPolicy()
+        if let header = hash.httpHeaderName {
+            var value = Envoy_Config_Route_V3_RouteAction.HashPolicy.Header()
+            value.headerName = header
+            policy.header = value
+        } else if let cookie = hash.httpCookie {
+            var value = Envoy_Config_Route_V3_RouteAction.HashPolicy.Cookie()
+            value.name = cookie.name
+            if let path = cookie.path { value.path = path }
+            if let ttl = cookie.ttl { value.ttl = Google_Protobuf_Duration(ttl) }
+            policy.cookie = value
+        } else if hash.useSourceIp == true {
+            var value = Envoy_Config_Route_V3_RouteAction.HashPolicy.ConnectionProperties()
+            value.sourceIp = true
+            policy.connectionProperties = value
+        } else {
+            return []
+        }
+        return [policy]
+    }
+}

@@ -1,0 +1,75 @@
+import MeshAPI
+import XDSCache
+
+/// One host of a ServiceEntry: what the mesh routes to. Istio calls it a Service.
+struct MeshService: Sendable {
+    var hostname: String
+    var namespace: String
+    var ports: [ServicePort]
+    var resolution: ServiceEntry.Resolution
+    var endpoints: [MeshEndpoint]
+    var exportTo: [String]
+
+    func port(_ number: UInt32) -> ServicePort? {
+        ports.first { $0.number == number }
+    }
+}
+
+/// One workload instance behind a service.
+struct MeshEndpoint: Sendable {
+    var address: String
+    var ports: [String: UInt32]
+    var labels: [String: String]
+    var weight: UInt32?
+    var serviceAccount: String?
+    var locality: String?
+
+    init(_ entry: WorkloadEntry) {
+        address = entry.address
+        ports = entry.ports
+        labels = entry.labels
+        weight = entry.weight
+        serviceAccount = entry.serviceAccount
+        locality = entry.locality
+    }
+
+    /// The port traffic for `servicePort` goes to: the entry's port of the same name, else the
+    /// service port's targetPort, else the service port itself (Istio's rule).
+    func port(for servicePort: ServicePort) -> UInt32 {
+        ports[servicePort.name] ?? servicePort.targetPort ?? servicePort.number
+    }
+}
+
+/// Every service in the mesh config, with the endpoints that inline entries and selected
+/// WorkloadEntries give them.
+struct ServiceRegistry: Sendable {
+    private(set) var services: [MeshService] = []
+
+    init(_ config: MeshConfig) {
+        for entry in config.serviceEntries {
+            let spec = entry.spec
+            var endpoints = spec.endpoints.map(MeshEndpoint.init)
+            if let selector = spec.workloadSelector {
+                for workload in config.workloadEntries
+                where workload.namespace == entry.namespace
+                    && selector.labels.allSatisfy({ workload.spec.labels[$0.key] == $0.value })
+                {
+                    endpoints.append(MeshEndpoint(workload.spec))
+                }
+            }
+            for host in spec.hosts {
+                services.append(
+                    MeshService(
+                        hostname: host, namespace: entry.namespace, ports: spec.ports,
+                        resolution: spec.resolution, endpoints: endpoints, exportTo: spec.exportTo))
+            }
+        }
+        services.sort { ($0.hostname, $0.namespace) < ($1.hostname, $1.namespace) }
+    }
+
+    /// The service a proxy in `namespace` sees for `hostname` (its own namespace's first).
+    func service(_ hostname: String, from namespace: String) -> MeshService? {
+        let matches = services.filter { $0.hostname == hostname }
+        return matches.first { $0.namespace == namespace } ?? matches.first
+    }
+}

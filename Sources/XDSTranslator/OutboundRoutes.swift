@@ -1,0 +1,114 @@
+import EnvoyAPI
+import MeshAPI
+import XDSCache
+import SwiftProtobuf
+
+/// The route configuration named after an outbound HTTP port: one virtual host per service on
+/// that port, plus the catch-all that the outbound traffic policy asks for.
+enum OutboundRoutes {
+    typealias RouteConfiguration = Envoy_Config_Route_V3_RouteConfiguration
+    typealias Route = Envoy_Config_Route_V3_Route
+
+    static func routeConfiguration(
+        port: UInt32, services: [MeshService], context: TranslationContext
+    ) -> RouteConfiguration {
+        var config = RouteConfiguration()
+        config.name = String(port)
+        config.validateClusters = Google_Protobuf_BoolValue(false)
+        config.ignorePortInHostMatching = true
+        var hosts: [Envoy_Config_Route_V3_VirtualHost] = services.map { service in
+            var host = Envoy_Config_Route_V3_VirtualHost()
+            host.name = "\(service.hostname):\(port)"
+            host.domains = domains(for: service.hostname, port: port)
+            host.routes =
+                context.virtualServiceRoutes(for: service, port: port)
+                ?? [defaultRoute(to: ClusterName.outbound(service.hostname, port: port))]
+            return host
+        }
+        hosts.append(catchAll(context.outboundTrafficPolicy))
+        config.virtualHosts = hosts
+        return config
+    }
+
+    /// The host and its short forms, each with and without the port.
+    static func domains(for hostname: String, port: UInt32) -> [String] {
+        var names = [hostname]
+        let suffix = ".svc.cluster.local"
+        if hostname.hasSuffix(suffix) {
+            let short = String(hostname.dropLast(suffix.count))  // name.namespace
+            names += [short + ".svc", short, String(short.split(separator: ".")[0])]
+        }
+        return names.flatMap { [$0, "\($0):\(port)"] }
+    }
+
+    /// The route Istio gives a service no VirtualService covers.
+    static func defaultRoute(to cluster: String) -> Route {
+        var route = Route()
+        route.name = "default"
+        var match = Envoy_Config_Route_V3_RouteMatch()
+        match.prefix = "/"
+        route.match = match
+        var action = routeAction(cluster: cluster)
+        action.retryPolicy = RetryPolicies.istioDefault
+        route.route = action
+        return route
+    }
+
+    /// A route action with Istio's timeouts: none per request (Envoy's 15 s default is not
+    /// Istio's), none for gRPC either.
+    static func routeAction(cluster: String) -> Envoy_Config_Route_V3_RouteAction {
+        var action = Envoy_Config_Route_V3_RouteAction()
+        action.cluster = cluster
+        action.timeout = Google_Protobuf_Duration(milliseconds: 0)
+        var streamDuration = Envoy_Config_Route_V3_RouteAction.MaxStreamDuration()
+        streamDuration.maxStreamDuration = Google_Protobuf_Duration(milliseconds: 0)
+        streamDuration.grpcTimeoutHeaderMax = Google_Protobuf_Duration(milliseconds: 0)
+        action.maxStreamDuration = streamDuration
+        return action
+    }
+
+    /// `allow_any` sends unknown hosts out as they are; `block_all` answers them 502 (REGISTRY_ONLY).
+    static func catchAll(_ policy: Sidecar.OutboundTrafficPolicy.Mode) -> Envoy_Config_Route_V3_VirtualHost {
+        var host = Envoy_Config_Route_V3_VirtualHost()
+        host.domains = ["*"]
+        var route = Route()
+        var match = Envoy_Config_Route_V3_RouteMatch()
+        match.prefix = "/"
+        route.match = match
+        switch policy {
+        case .registryOnly:
+            host.name = "block_all"
+            route.name = "block_all"
+            var response = Envoy_Config_Route_V3_DirectResponseAction()
+            response.status = 502
+            route.directResponse = response
+        case .allowAny:
+            host.name = "allow_any"
+            route.name = "allow_any"
+            route.route = routeAction(cluster: ClusterName.passthrough)
+        }
+        host.routes = [route]
+        return host
+    }
+}
+
+/// Istio's retry policies (route/retry/retry.go).
+enum RetryPolicies {
+    /// What a route without `retries` gets: 2 retries on connection-level failures, never on the
+    /// same host twice.
+    static var istioDefault: Envoy_Config_Route_V3_RetryPolicy {
+        var policy = Envoy_Config_Route_V3_RetryPolicy()
+        policy.retryOn = "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"
+        policy.numRetries = Google_Protobuf_UInt32Value(2)
+        policy.retryHostPredicate = [previousHosts]
+        policy.hostSelectionRetryMaxAttempts = 5
+        return policy
+    }
+
+    static var previousHosts: Envoy_Config_Route_V3_RetryPolicy.RetryHostPredicate {
+        var predicate = Envoy_Config_Route_V3_RetryPolicy.RetryHostPredicate()
+        predicate.name = "envoy.retry_host_predicates.previous_hosts"
+        predicate.typedConfig = packed(Envoy_Extensions_Retry_Host_PreviousHosts_V3_PreviousHostsPredicate())
+        return predicate
+    }
+}

@@ -1,0 +1,51 @@
+public import MeshAPI
+public import XDSCache
+import EnvoyAPI
+import SwiftProtobuf
+
+/// Translates the mesh configuration into the xDS resources one proxy receives. Pure and
+/// deterministic: the same config and proxy always give the same resources, byte for byte.
+public enum ProxyTranslator {
+    public static func snapshot(_ config: MeshConfig, for proxy: Proxy) -> Snapshot {
+        let context = TranslationContext(config: config, proxy: proxy)
+        var resources = ResourceSet()
+        let scopes = EgressScope.scopes(for: context)
+
+        var clustered: Set<String> = []
+        for service in scopes.flatMap(\.services) where clustered.insert("\(service.namespace)/\(service.hostname)").inserted {
+            OutboundClusters.add(service, context: context, to: &resources)
+        }
+        resources.add(.cluster, ClusterName.passthrough, OutboundClusters.passthrough)
+        resources.add(.cluster, ClusterName.blackHole, OutboundClusters.blackHole)
+
+        for ingress in context.sidecar?.spec.ingress ?? [] {
+            InboundListeners.add(ingress, proxy: proxy, to: &resources)
+        }
+        for scope in scopes {
+            scope.addListeners(context: context, to: &resources)
+        }
+        if proxy.interceptionMode != .none {
+            let fallback = context.outboundTrafficPolicy == .allowAny ? ClusterName.passthrough : ClusterName.blackHole
+            let listener = OutboundListeners.virtualOutbound(fallbackCluster: fallback)
+            resources.add(.listener, listener.name, listener, references: [fallback])
+        }
+        return Snapshot(resources.resources)
+    }
+
+    /// Every cluster a route configuration sends traffic to (routes, weighted splits, mirrors).
+    static func clusters(in config: Envoy_Config_Route_V3_RouteConfiguration) -> Set<String> {
+        var names: Set<String> = []
+        for host in config.virtualHosts {
+            for route in host.routes {
+                guard case .route(let action)? = route.action else { continue }
+                switch action.clusterSpecifier {
+                case .cluster(let name): names.insert(name)
+                case .weightedClusters(let weighted): names.formUnion(weighted.clusters.map(\.name))
+                default: break
+                }
+                names.formUnion(action.requestMirrorPolicies.map(\.cluster))
+            }
+        }
+        return names
+    }
+}

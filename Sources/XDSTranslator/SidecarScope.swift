@@ -1,0 +1,32 @@
+import MeshAPI
+import XDSCache
+
+/// Which Sidecar resource configures a proxy, and what its egress listeners import.
+enum SidecarScope {
+    /// Istio: a Sidecar in the proxy's namespace whose selector matches its labels, else the
+    /// namespace's Sidecar without selector, else the root namespace's one.
+    static func select(from sidecars: [Resource<Sidecar>], for proxy: Proxy) -> Resource<Sidecar>? {
+        let local = sidecars.filter { $0.namespace == proxy.namespace }
+        if let selected = local.first(where: { $0.spec.workloadSelector?.matches(proxy.labels) == true }) {
+            return selected
+        }
+        if let namespaceWide = local.first(where: { $0.spec.workloadSelector == nil }) { return namespaceWide }
+        return sidecars.first { $0.namespace == TranslationContext.rootNamespace && $0.spec.workloadSelector == nil }
+    }
+
+    /// Whether an egress `hosts` entry (`namespace/host`, `.` = the Sidecar's namespace,
+    /// `*` = any, `~` = none) imports a service.
+    static func imports(_ hosts: [String], sidecarNamespace: String, service: MeshService) -> Bool {
+        hosts.contains { entry in
+            let parts = entry.split(separator: "/", maxSplits: 1).map(String.init)
+            let (namespace, host) = parts.count == 2 ? (parts[0], parts[1]) : ("*", parts[0])
+            switch namespace {
+            case "~": return false
+            case "*": break
+            case ".": guard service.namespace == sidecarNamespace else { return false }
+            default: guard service.namespace == namespace else { return false }
+            }
+            return HostNames.matches(host, service.hostname)
+        }
+    }
+}

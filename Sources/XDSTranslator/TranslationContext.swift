@@ -1,0 +1,63 @@
+import MeshAPI
+import XDSCache
+
+/// One proxy's view of the mesh: the services it may reach and the rules that apply to it.
+struct TranslationContext: Sendable {
+    /// Where mesh-wide defaults (Sidecar, DestinationRule, PeerAuthentication) live.
+    static let rootNamespace = "istio-system"
+
+    let proxy: Proxy
+    let config: MeshConfig
+    let registry: ServiceRegistry
+    /// The Sidecar resource that applies to this proxy, if any.
+    let sidecar: Resource<Sidecar>?
+
+    init(config: MeshConfig, proxy: Proxy) {
+        self.proxy = proxy
+        self.config = config
+        self.registry = ServiceRegistry(config)
+        self.sidecar = SidecarScope.select(from: config.sidecars, for: proxy)
+    }
+
+    /// What the proxy answers for hosts no service declares.
+    var outboundTrafficPolicy: Sidecar.OutboundTrafficPolicy.Mode {
+        sidecar?.spec.outboundTrafficPolicy?.mode ?? .allowAny
+    }
+
+    /// Services whose exportTo lets the proxy's namespace see them.
+    var visibleServices: [MeshService] {
+        registry.services.filter {
+            HostNames.isExported($0.exportTo, from: $0.namespace, to: proxy.namespace)
+        }
+    }
+
+    /// The VirtualService (bound to the mesh) that covers a service host, oldest name first.
+    func virtualService(for service: MeshService) -> Resource<VirtualService>? {
+        config.virtualServices.first { resource in
+            let spec = resource.spec
+            guard spec.gateways.isEmpty || spec.gateways.contains("mesh"),
+                HostNames.isExported(spec.exportTo, from: resource.namespace, to: proxy.namespace)
+            else { return false }
+            return spec.hosts.contains {
+                HostNames.matches(HostNames.fullyQualified($0, namespace: resource.namespace), service.hostname)
+            }
+        }
+    }
+
+    /// Routes a VirtualService defines for the service on that port, or nil for the default route.
+    func virtualServiceRoutes(for service: MeshService, port: UInt32) -> [OutboundRoutes.Route]? {
+        guard let virtualService = virtualService(for: service), !virtualService.spec.http.isEmpty else {
+            return nil
+        }
+        return VirtualServiceRoutes(context: self, virtualService: virtualService, port: port).routes()
+    }
+
+    /// The cluster a route destination means: `outbound|PORT|SUBSET|HOST`, where a missing port
+    /// is the service's only port, else the listener's.
+    func clusterName(for destination: Destination, from namespace: String, listenerPort: UInt32) -> String {
+        let host = HostNames.fullyQualified(destination.host, namespace: namespace)
+        let service = registry.service(host, from: proxy.namespace)
+        let port = destination.port ?? (service?.ports.count == 1 ? service!.ports[0].number : listenerPort)
+        return ClusterName.outbound(host, port: port, subset: destination.subset ?? "")
+    }
+}

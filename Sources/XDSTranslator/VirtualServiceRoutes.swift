@@ -1,0 +1,102 @@
+import EnvoyAPI
+import MeshAPI
+import XDSCache
+import SwiftProtobuf
+
+/// The routes of a VirtualService's `http` section for one service and port, as a sidecar sees
+/// them. A VirtualService replaces the service's default route entirely (unmatched requests get
+/// 404), and routes after a catch-all are dropped, as in Istio.
+struct VirtualServiceRoutes {
+    typealias Route = Envoy_Config_Route_V3_Route
+
+    let context: TranslationContext
+    let virtualService: Resource<VirtualService>
+    let port: UInt32
+
+    func routes() -> [Route] {
+        var routes: [Route] = []
+        for http in virtualService.spec.http {
+            let matches: [HTTPMatchRequest?] = http.match.isEmpty ? [nil] : http.match
+            var reachedCatchAll = false
+            for match in matches {
+                if let match, !applies(match) { continue }
+                routes.append(route(http, match: match))
+                if match.map(RouteMatches.isCatchAll) ?? true { reachedCatchAll = true }
+            }
+            if reachedCatchAll { break }
+        }
+        return routes
+    }
+
+    /// Whether a match can take traffic on this proxy and port at all.
+    private func applies(_ match: HTTPMatchRequest) -> Bool {
+        if let matchPort = match.port, matchPort != port { return false }
+        if !match.gateways.isEmpty && !match.gateways.contains("mesh") { return false }
+        if let namespace = match.sourceNamespace, namespace != context.proxy.namespace { return false }
+        return match.sourceLabels.allSatisfy { context.proxy.labels[$0.key] == $0.value }
+    }
+
+    private func route(_ http: HTTPRoute, match: HTTPMatchRequest?) -> Route {
+        var route = Route()
+        route.name = [http.name, match?.name].compactMap { $0 }.joined(separator: ".")
+        route.match = match.map(RouteMatches.match) ?? RouteMatches.catchAll
+        if let redirect = http.redirect {
+            route.redirect = RouteActions.redirect(redirect)
+        } else if let response = http.directResponse {
+            route.directResponse = RouteActions.directResponse(response)
+        } else {
+            route.route = action(http)
+        }
+        if let fault = http.fault {
+            route.typedPerFilterConfig[HTTPFilterConfigs.faultFilter] = packed(HTTPFilterConfigs.fault(fault))
+        }
+        if let cors = http.corsPolicy {
+            route.typedPerFilterConfig[HTTPFilterConfigs.corsFilter] = packed(HTTPFilterConfigs.cors(cors))
+        }
+        route.requestHeadersToAdd = RouteActions.headersToAdd(http.headers?.request)
+        route.requestHeadersToRemove = http.headers?.request?.remove ?? []
+        route.responseHeadersToAdd = RouteActions.headersToAdd(http.headers?.response)
+        route.responseHeadersToRemove = http.headers?.response?.remove ?? []
+        return route
+    }
+
+    private func action(_ http: HTTPRoute) -> Envoy_Config_Route_V3_RouteAction {
+        let destinations = http.route
+        let clusters = destinations.map { cluster(for: $0.destination) }
+        var action = OutboundRoutes.routeAction(cluster: clusters.first ?? ClusterName.blackHole)
+        if destinations.count > 1 {
+            var weighted = Envoy_Config_Route_V3_WeightedCluster()
+            weighted.clusters = zip(destinations, clusters).map { destination, name in
+                var cluster = Envoy_Config_Route_V3_WeightedCluster.ClusterWeight()
+                cluster.name = name
+                cluster.weight = Google_Protobuf_UInt32Value(UInt32(max(destination.weight, 0)))
+                cluster.requestHeadersToAdd = RouteActions.headersToAdd(destination.headers?.request)
+                cluster.requestHeadersToRemove = destination.headers?.request?.remove ?? []
+                cluster.responseHeadersToAdd = RouteActions.headersToAdd(destination.headers?.response)
+                cluster.responseHeadersToRemove = destination.headers?.response?.remove ?? []
+                return cluster
+            }
+            action.weightedClusters = weighted
+        }
+        if let timeout = http.timeout { action.timeout = Google_Protobuf_Duration(timeout) }
+        if let rewrite = http.rewrite { RouteActions.applyRewrite(rewrite, to: &action) }
+        if let host = RouteActions.hostRewrite(http.headers?.request) { action.hostRewriteLiteral = host }
+        let hashPolicies = destinations.count == 1 ? context.hashPolicies(for: destinations[0].destination, port: port) : []
+        action.hashPolicy = hashPolicies
+        if let retry = RouteActions.retryPolicy(http.retries, consistentHashing: !hashPolicies.isEmpty) {
+            action.retryPolicy = retry
+        } else {
+            action.clearRetryPolicy()
+        }
+        var mirrors: [(Destination, Double?)] = http.mirrors.map { ($0.destination, $0.percentage) }
+        if let mirror = http.mirror { mirrors.insert((mirror, http.mirrorPercentage), at: 0) }
+        action.requestMirrorPolicies = mirrors.compactMap { destination, percent in
+            RouteActions.mirror(cluster: cluster(for: destination), percent: percent)
+        }
+        return action
+    }
+
+    private func cluster(for destination: Destination) -> String {
+        context.clusterName(for: destination, from: virtualService.namespace, listenerPort: port)
+    }
+}

@@ -1,0 +1,53 @@
+import MeshAPI
+import Testing
+
+/// Istio's own validation corpus and bookinfo sample are the specification.
+@Suite struct CorpusTests {
+    @Test("Istio's invalid documents are rejected naming the field", arguments: Corpus.validationDocuments("-invalid.yaml"))
+    func invalidDocumentIsRejected(_ document: CorpusDocument) throws {
+        let expected = try #require(document.expectedError, "document has no _err")
+        let result = document.load()
+        let errors = result.diagnostics.filter { $0.severity == .error }
+        #expect(
+            errors.contains { diagnostic($0, reports: expected) },
+            "expected an error reporting '\(expected)', got:\n\(errors.map(\.description).joined(separator: "\n"))")
+        #expect(result.config.keys.isEmpty)
+    }
+
+    @Test("Istio's valid documents load without errors", arguments: Corpus.validationDocuments("-valid.yaml"))
+    func validDocumentLoads(_ document: CorpusDocument) {
+        let result = document.load()
+        let errors = result.diagnostics.filter { $0.severity == .error }
+        #expect(errors.isEmpty, "\(errors.map(\.description).joined(separator: "\n"))")
+        #expect(result.config.keys.count == 1)
+    }
+
+    @Test("the corpus is where the tests expect it")
+    func corpusIsPresent() {
+        #expect(Corpus.validationDocuments("-invalid.yaml").count >= 30)
+        #expect(Corpus.validationDocuments("-valid.yaml").count >= 15)
+        #expect(Corpus.bookinfoFiles.count >= 20)
+    }
+
+    @Test("every bookinfo file loads without errors", arguments: Corpus.bookinfoFiles)
+    func bookinfoFileLoads(_ name: String) throws {
+        let path = Corpus.path("bookinfo/\(name)")
+        let result = try ConfigLoader.loadPaths([path])
+        #expect(!result.hasErrors, "\(result.errors.map(\.description).joined(separator: "\n"))")
+        #expect(!result.config.keys.isEmpty)
+        #expect(result.rejected.isEmpty)
+    }
+
+    @Test("bookinfo's rules and destination rules load together")
+    func bookinfoRulesTogether() throws {
+        let folder = Corpus.path("bookinfo")
+        let result = try ConfigLoader.loadPaths([
+            "\(folder)/destination-rule-all.yaml", "\(folder)/virtual-service-all-v1.yaml",
+            "\(folder)/bookinfo-gateway.yaml",
+        ])
+        #expect(!result.hasErrors, "\(result.errors.map(\.description).joined(separator: "\n"))")
+        #expect(result.config.virtualServices.map(\.name) == ["bookinfo", "details", "productpage", "ratings", "reviews"])
+        #expect(result.config.destinationRules.count == 4)
+        #expect(result.config.gateways.count == 1)
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import MeshAPI
+import Testing
+
+/// Istio's corpus in the shared folder next to the repository (never copied into it).
+enum Corpus {
+    /// `<repo>/../shared/istio-corpus`, from this file's location in `<repo>/Tests/MeshAPITests/Support`.
+    static let root: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("shared/istio-corpus")
+
+    /// The absolute path of a file or folder of the corpus.
+    static func path(_ relative: String) -> String {
+        root.appendingPathComponent(relative).path
+    }
+
+    static func files(in folder: String, suffix: String) -> [URL] {
+        let directory = root.appendingPathComponent(folder)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.filter { $0.hasSuffix(suffix) }.sorted().map { directory.appendingPathComponent($0) }
+    }
+
+    static func text(_ url: URL) -> String {
+        (try? String(contentsOf: url, encoding: .utf8)) ?? ""
+    }
+
+    /// Every document of the validation corpus files ending in `suffix`.
+    static func validationDocuments(_ suffix: String) -> [CorpusDocument] {
+        files(in: "validation", suffix: suffix).flatMap { CorpusDocument.split(text($0), file: "validation/\($0.lastPathComponent)") }
+    }
+
+    static var bookinfoFiles: [String] {
+        files(in: "bookinfo", suffix: ".yaml").map(\.lastPathComponent)
+    }
+}
+
+/// One document of a corpus file, with the `_err` it carries replaced by a comment so that
+/// line numbers stay as in the file.
+struct CorpusDocument: Sendable, CustomTestStringConvertible {
+    var file: String
+    var index: Int
+    var name: String
+    var yaml: String
+    /// Istio's expected message (`_err`), nil in the valid files.
+    var expectedError: String?
+
+    var testDescription: String { "\(file) document #\(index) (\(name))" }
+
+    static func split(_ text: String, file: String) -> [CorpusDocument] {
+        var documents: [CorpusDocument] = []
+        var lines: [String] = []
+        func flush() {
+            defer { lines = [] }
+            let content = lines.filter { !$0.hasPrefix("#") && !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+            guard !content.isEmpty else { return }
+            var expected: String?
+            var name = "?"
+            var yaml: [String] = []
+            for line in lines {
+                if line.hasPrefix("_err:") {
+                    expected = unquote(String(line.dropFirst("_err:".count)).trimmingCharacters(in: .whitespaces))
+                    yaml.append("# _err stripped")
+                } else {
+                    if name == "?", line.hasPrefix("  name:") {
+                        name = line.dropFirst("  name:".count).trimmingCharacters(in: .whitespaces)
+                    }
+                    yaml.append(line)
+                }
+            }
+            documents.append(
+                CorpusDocument(
+                    file: file, index: documents.count, name: name, yaml: yaml.joined(separator: "\n"),
+                    expectedError: expected))
+        }
+        for line in text.components(separatedBy: "\n") {
+            if line == "---" { flush() }
+            lines.append(line)
+        }
+        flush()
+        return documents
+    }
+
+    private static func unquote(_ text: String) -> String {
+        guard text.count >= 2, let first = text.first, first == "\"" || first == "'", text.last == first else { return text }
+        return String(text.dropFirst().dropLast())
+    }
+
+    func load() -> LoadResult {
+        ConfigLoader.load([ConfigFile(path: "\(file)#\(index)", contents: yaml)])
+    }
+}
+
+/// Whether a diagnostic reports what Istio's `_err` names. `_err` is either a field path with
+/// a Kubernetes-style reason (`spec.hosts: Required value`, `spec.x in body should match`),
+/// which must be the diagnostic's field and appear in its message, or a message fragment.
+func diagnostic(_ diagnostic: Diagnostic, reports expected: String) -> Bool {
+    let pattern = /^(spec[A-Za-z0-9_.\[\]]*)(?:: | in body )(.*)$/
+    if let match = expected.wholeMatch(of: pattern) {
+        return diagnostic.field == String(match.1) && diagnostic.message.contains(String(match.2))
+    }
+    return diagnostic.message.contains(expected)
+}

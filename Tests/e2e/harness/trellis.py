@@ -1,0 +1,66 @@
+"""`trellis serve` as a child process."""
+
+import socket
+import time
+from pathlib import Path
+from typing import Optional
+
+from .paths import trellis_binary
+from .ports import free_port
+from .process import ManagedProcess
+from .waiting import TimedOut
+
+LISTENING = "xDS server listening on"
+
+
+class TrellisServer(ManagedProcess):
+    """`trellis serve --config-dir ... --data-dir ... --xds-address HOST:PORT`, started at
+    construction; `wait_started()` waits for the listening line or a TCP connect."""
+
+    def __init__(
+        self,
+        config_dir: Path,
+        data_dir: Path,
+        log_path: Path,
+        host: str = "127.0.0.1",
+        port: Optional[int] = None,
+        log_level: str = "debug",
+        binary: Optional[Path] = None,
+    ):
+        self.config_dir = Path(config_dir)
+        self.data_dir = Path(data_dir)
+        self.host = host
+        self.port = port or free_port(host)
+        self.xds_address = f"{host}:{self.port}"
+        binary = Path(binary or trellis_binary())
+        super().__init__(
+            "trellis",
+            [
+                binary,
+                "serve",
+                "--config-dir", self.config_dir,
+                "--data-dir", self.data_dir,
+                "--xds-address", self.xds_address,
+                "--log-level", log_level,
+            ],
+            log_path,
+        )
+
+    def accepts_connections(self) -> bool:
+        try:
+            with socket.create_connection((self.host, self.port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    def wait_started(self, timeout: float = 20.0) -> "TrellisServer":
+        """Until the log says it listens or a TCP connect succeeds; fails if it exits first."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.check_alive()
+            if self.find_log(LISTENING) is not None or self.accepts_connections():
+                return self
+            if time.monotonic() >= deadline:
+                raise TimedOut(f"trellis did not start listening on {self.xds_address} within {timeout:g}s; "
+                               f"log tail:\n{self.tail()}")
+            time.sleep(0.05)

@@ -76,10 +76,11 @@ let package = Package(
         .target(
             name: "ControlPlane",
             dependencies: [
-                "MeshAPI", "XDSTranslator", "XDSCache", "XDSServer", "EnvoyAPI",
+                "MeshAPI", "XDSTranslator", "XDSCache", "XDSServer", "EnvoyAPI", "CertificateAuthority",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strictSettings
@@ -87,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "trellis",
             dependencies: [
-                "ControlPlane", "MeshAPI",
+                "ControlPlane", "MeshAPI", "CertificateAuthority",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

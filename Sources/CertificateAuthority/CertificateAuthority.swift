@@ -78,28 +78,51 @@ public struct CertificateAuthority: Sendable {
 
     /// Signs a new certificate for `identity`, valid from a little before `now` for `lifetime`.
     public func issue(for identity: WorkloadIdentity, lifetime: TimeInterval, now: Date = Date()) throws -> WorkloadCertificate {
+        let (chain, key, serial) = try sign(
+            subjectAltNames: [.uniformResourceIdentifier(identity.spiffeID)], lifetime: lifetime, now: now)
+        return WorkloadCertificate(
+            identity: identity, certificateChainPEM: chain, privateKeyPEM: key, serialNumber: serial,
+            notBefore: now, notAfter: now.addingTimeInterval(lifetime))
+    }
+
+    /// A certificate for the control plane's own TLS port: DNS names and IPv4 addresses as SANs.
+    /// Returns the chain and key as PEM.
+    public func issueServing(dnsNames: [String], ipv4Addresses: [String], lifetime: TimeInterval, now: Date = Date())
+        throws -> (certificateChainPEM: String, privateKeyPEM: String)
+    {
+        var names: [GeneralName] = dnsNames.map { .dnsName($0) }
+        for address in ipv4Addresses {
+            let octets = address.split(separator: ".").compactMap { UInt8($0) }
+            if octets.count == 4 { names.append(.ipAddress(ASN1OctetString(contentBytes: ArraySlice(octets)))) }
+        }
+        let (chain, key, _) = try sign(subjectAltNames: names, lifetime: lifetime, now: now)
+        return (chain, key)
+    }
+
+    private func sign(subjectAltNames: [GeneralName], lifetime: TimeInterval, now: Date) throws
+        -> (chain: String, key: String, serial: String)
+    {
         let key = P256.Signing.PrivateKey()
         let serial = Certificate.SerialNumber()
-        let notAfter = now.addingTimeInterval(lifetime)
         let certificate = try Certificate(
             version: .v3, serialNumber: serial, publicKey: Certificate.PublicKey(key.publicKey),
-            notValidBefore: now.addingTimeInterval(-60), notValidAfter: notAfter,
+            notValidBefore: now.addingTimeInterval(-60), notValidAfter: now.addingTimeInterval(lifetime),
             issuer: signingCertificate.subject,
             subject: try DistinguishedName { OrganizationName(trustDomain) },
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
                 Critical(KeyUsage(digitalSignature: true, keyEncipherment: true))
                 try ExtendedKeyUsage([.serverAuth, .clientAuth])
-                Critical(SubjectAlternativeNames([.uniformResourceIdentifier(identity.spiffeID)]))
+                Critical(SubjectAlternativeNames(subjectAltNames))
             },
             issuerPrivateKey: Certificate.PrivateKey(signingKey))
         var chain = try certificate.serializeAsPEM().pemString + "\n"
-        if signingCertificate.subject != signingCertificate.issuer || !intermediateChainPEM.isEmpty {
-            chain += intermediateChainPEM.isEmpty ? try signingCertificate.serializeAsPEM().pemString + "\n" : intermediateChainPEM
+        if !intermediateChainPEM.isEmpty {
+            chain += intermediateChainPEM
+        } else if signingCertificate.subject != signingCertificate.issuer {
+            chain += try signingCertificate.serializeAsPEM().pemString + "\n"
         }
-        return WorkloadCertificate(
-            identity: identity, certificateChainPEM: chain, privateKeyPEM: key.pemRepresentation + "\n",
-            serialNumber: serial.description, notBefore: now, notAfter: notAfter)
+        return (chain, key.pemRepresentation + "\n", serial.description)
     }
 
     private static func certificate(_ pem: String, path: String) throws -> Certificate {

@@ -41,6 +41,7 @@ public enum ControlPlaneError: Error, CustomStringConvertible {
     case dataDirectory(String, String)
     case addressInUse(String)
     case invalidAddress(String)
+    case certificateAuthority(String)
 
     public var description: String {
         switch self {
@@ -48,6 +49,7 @@ public enum ControlPlaneError: Error, CustomStringConvertible {
         case .dataDirectory(let path, let reason): "cannot use data dir '\(path)': \(reason)"
         case .addressInUse(let address): "cannot listen on \(address): address already in use"
         case .invalidAddress(let text): "invalid address '\(text)': expected HOST:PORT, e.g. 127.0.0.1:15010"
+        case .certificateAuthority(let reason): "cannot start the certificate authority: \(reason)"
         }
     }
 }

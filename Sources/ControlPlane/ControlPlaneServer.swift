@@ -1,20 +1,38 @@
+import CertificateAuthority
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 public import Logging
 import XDSServer
 
-/// `trellis serve`: the config dir watcher and the ADS server, until SIGTERM or SIGINT.
+/// `trellis serve`: the config dir watcher, the CA, and the ADS servers (plaintext for
+/// development, TLS with token authentication for workloads), until SIGTERM or SIGINT.
 public struct ControlPlaneServer: Sendable {
     public struct Options: Sendable {
         public var configDirectory: String
         public var dataDirectory: String
         public var xdsAddress: HostPort
+        public var secureXDSAddress: HostPort
+        public var trustDomain: String
+        public var workloadCertificateLifetime: TimeInterval
+        /// An Istio-style plug-in CA directory; nil means the self-managed root in the data dir.
+        public var pluginCADirectory: String?
+        public var insecureDevIdentities: Bool
 
-        public init(configDirectory: String, dataDirectory: String, xdsAddress: HostPort) {
+        public init(
+            configDirectory: String, dataDirectory: String, xdsAddress: HostPort,
+            secureXDSAddress: HostPort = HostPort(host: "127.0.0.1", port: 15012), trustDomain: String = "cluster.local",
+            workloadCertificateLifetime: TimeInterval = 86_400, pluginCADirectory: String? = nil,
+            insecureDevIdentities: Bool = false
+        ) {
             self.configDirectory = configDirectory
             self.dataDirectory = dataDirectory
             self.xdsAddress = xdsAddress
+            self.secureXDSAddress = secureXDSAddress
+            self.trustDomain = trustDomain
+            self.workloadCertificateLifetime = workloadCertificateLifetime
+            self.pluginCADirectory = pluginCADirectory
+            self.insecureDevIdentities = insecureDevIdentities
         }
     }
 
@@ -28,43 +46,111 @@ public struct ControlPlaneServer: Sendable {
 
     public func run() async throws {
         try prepareDataDirectory()
-        let controller = MeshController()
+        let authority = try loadAuthority()
+        let certificates = WorkloadCertificates(
+            authority: authority, lifetime: options.workloadCertificateLifetime, logger: logger)
+        let controller = MeshController(certificates: certificates)
         let watcher = ConfigWatcher(
             directory: ConfigDirectory(path: options.configDirectory), controller: controller, logger: logger)
         let initialFiles = try watcher.loadInitial()
 
-        let address = options.xdsAddress
-        let server = GRPCServer(
+        let closer = StreamCloser()
+        let plaintextAddress = options.xdsAddress
+        let secureAddress = options.secureXDSAddress
+        let plaintext = GRPCServer(
             transport: .http2NIOPosix(
-                address: .ipv4(host: address.host, port: address.port), transportSecurity: .plaintext),
-            services: [AggregatedDiscoveryService(source: controller, logger: logger)])
-        let signals = ShutdownSignals { server.beginGracefulShutdown() }
+                address: .ipv4(host: plaintextAddress.host, port: plaintextAddress.port), transportSecurity: .plaintext),
+            services: [
+                AggregatedDiscoveryService(
+                    source: PlaintextSource(controller: controller, trustClaimedIdentities: options.insecureDevIdentities),
+                    closer: closer, logger: logger)
+            ])
+        let serving = try authority.issueServing(
+            dnsNames: ["localhost", "trellis", "istiod.istio-system.svc"], ipv4Addresses: [secureAddress.host],
+            lifetime: 365 * 86_400)
+        let secure = GRPCServer(
+            transport: .http2NIOPosix(
+                address: .ipv4(host: secureAddress.host, port: secureAddress.port),
+                transportSecurity: .tls(
+                    certificateChain: [.bytes(Array(serving.certificateChainPEM.utf8), format: .pem)],
+                    privateKey: .bytes(Array(serving.privateKeyPEM.utf8), format: .pem))),
+            services: [
+                AggregatedDiscoveryService(
+                    source: AuthenticatedSource(
+                        controller: controller, tokens: TokenStore(dataDirectory: options.dataDirectory)),
+                    closer: closer, logger: logger)
+            ])
+        let signals = ShutdownSignals {
+            plaintext.beginGracefulShutdown()
+            secure.beginGracefulShutdown()
+            closer.closeAll()
+        }
         defer { signals.cancel() }
 
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                do {
-                    try await server.serve()
-                } catch {
-                    throw Self.describe(error, address: address)
+        let logger = self.logger
+        enum Role { case server, background }
+        try await withThrowingTaskGroup(of: Role.self) { group in
+            for (server, address) in [(plaintext, plaintextAddress), (secure, secureAddress)] {
+                group.addTask {
+                    do {
+                        try await server.serve()
+                    } catch {
+                        throw Self.describe(error, address: address)
+                    }
+                    return .server
                 }
             }
             group.addTask {
-                _ = try await server.listeningAddress
-                logger.info("xDS server listening on \(address) (ADS, state of the world)")
+                do {
+                    _ = try await plaintext.listeningAddress
+                    _ = try await secure.listeningAddress
+                } catch {
+                    // A server failed to start; its own task reports why.
+                    return .background
+                }
+                logger.info("xDS server listening on \(plaintextAddress) (plaintext) and \(secureAddress) (TLS, token)")
                 logger.info(
                     """
                     point an Envoy at it: trellis bootstrap --node-id sidecar~127.0.0.1~client.default~default.svc.cluster.local \
-                    --xds-address \(address) --admin-address 127.0.0.1:15000 --metadata INTERCEPTION_MODE=NONE \
+                    --xds-address \(plaintextAddress) --admin-address 127.0.0.1:15000 --metadata INTERCEPTION_MODE=NONE \
                     --output envoy.yaml && envoy -c envoy.yaml
                     """)
-                await watcher.watch(from: initialFiles)
+                await withTaskGroup(of: Void.self) { inner in
+                    inner.addTask { await watcher.watch(from: initialFiles) }
+                    inner.addTask { await Self.renewCertificates(certificates, controller: controller) }
+                }
+                return .background
             }
-            // serve() returns after a graceful shutdown; the watcher then has nothing to feed.
-            try await group.next()
-            group.cancelAll()
+            // A server returning means shutdown has begun: stop the other and everything else.
+            while let role = try await group.next() {
+                guard role == .server else { continue }
+                plaintext.beginGracefulShutdown()
+                secure.beginGracefulShutdown()
+                closer.closeAll()
+                group.cancelAll()
+                break
+            }
         }
         logger.info("shut down")
+    }
+
+    private static func renewCertificates(_ certificates: WorkloadCertificates, controller: MeshController) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(1))
+            if certificates.renewalDue() { controller.rebuild() }
+        }
+    }
+
+    private func loadAuthority() throws(ControlPlaneError) -> CertificateAuthority {
+        do {
+            if let plugin = options.pluginCADirectory {
+                return try CertificateAuthority.loadPlugin(directory: plugin, trustDomain: options.trustDomain)
+            }
+            let directory = (options.dataDirectory as NSString).appendingPathComponent("ca")
+            return try CertificateAuthority.loadOrCreate(directory: directory, trustDomain: options.trustDomain)
+        } catch {
+            throw .certificateAuthority("\(error)")
+        }
     }
 
     private func prepareDataDirectory() throws(ControlPlaneError) {

@@ -10,12 +10,28 @@ public struct EnvoyBootstrap: Sendable {
     public var adminAddress: HostPort
     /// Node metadata. LABELS is a map; every other key is a string.
     public var metadata: [String: NodeMetadataValue]
+    /// Connect to the secure xDS port: verify it with the mesh root, authenticate with a token.
+    public var secure: Secure?
 
-    public init(nodeID: String, xdsAddress: HostPort, adminAddress: HostPort, metadata: [String: NodeMetadataValue]) {
+    public struct Secure: Sendable {
+        public var rootCertificatePath: String
+        public var token: String
+
+        public init(rootCertificatePath: String, token: String) {
+            self.rootCertificatePath = rootCertificatePath
+            self.token = token
+        }
+    }
+
+    public init(
+        nodeID: String, xdsAddress: HostPort, adminAddress: HostPort, metadata: [String: NodeMetadataValue],
+        secure: Secure? = nil
+    ) {
         self.nodeID = nodeID
         self.xdsAddress = xdsAddress
         self.adminAddress = adminAddress
         self.metadata = metadata
+        self.secure = secure
     }
 
     /// Istio's cluster name for the node: `NAME.NAMESPACE` from the id's third field.
@@ -26,6 +42,35 @@ public struct EnvoyBootstrap: Sendable {
 
     public func yaml() throws -> String {
         let socket: (HostPort) -> [String: Any] = { ["socket_address": ["address": $0.host, "port_value": $0.port]] }
+        var grpcService: [String: Any] = ["envoy_grpc": ["cluster_name": "xds-grpc"]]
+        var xdsCluster: [String: Any] = [
+            "name": "xds-grpc",
+            "type": "STATIC",
+            "connect_timeout": "1s",
+            "typed_extension_protocol_options": [
+                "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": [
+                    "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                    "explicit_http_config": ["http2_protocol_options": [:] as [String: Any]],
+                ]
+            ],
+            "load_assignment": [
+                "cluster_name": "xds-grpc",
+                "endpoints": [["lb_endpoints": [["endpoint": ["address": socket(xdsAddress)]]]]],
+            ],
+        ]
+        if let secure {
+            grpcService["initial_metadata"] = [["key": "authorization", "value": "Bearer \(secure.token)"]]
+            xdsCluster["transport_socket"] = [
+                "name": "envoy.transport_sockets.tls",
+                "typed_config": [
+                    "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+                    "common_tls_context": [
+                        "alpn_protocols": ["h2"],
+                        "validation_context": ["trusted_ca": ["filename": secure.rootCertificatePath]],
+                    ],
+                ],
+            ]
+        }
         let document: [String: Any] = [
             "node": [
                 "id": nodeID,
@@ -37,30 +82,12 @@ public struct EnvoyBootstrap: Sendable {
                 "ads_config": [
                     "api_type": "GRPC",
                     "transport_api_version": "V3",
-                    "grpc_services": [["envoy_grpc": ["cluster_name": "xds-grpc"]]],
+                    "grpc_services": [grpcService],
                 ],
                 "cds_config": ["ads": [:] as [String: Any], "resource_api_version": "V3"],
                 "lds_config": ["ads": [:] as [String: Any], "resource_api_version": "V3"],
             ],
-            "static_resources": [
-                "clusters": [
-                    [
-                        "name": "xds-grpc",
-                        "type": "STATIC",
-                        "connect_timeout": "1s",
-                        "typed_extension_protocol_options": [
-                            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": [
-                                "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-                                "explicit_http_config": ["http2_protocol_options": [:] as [String: Any]],
-                            ]
-                        ],
-                        "load_assignment": [
-                            "cluster_name": "xds-grpc",
-                            "endpoints": [["lb_endpoints": [["endpoint": ["address": socket(xdsAddress)]]]]],
-                        ],
-                    ] as [String: Any]
-                ]
-            ],
+            "static_resources": ["clusters": [xdsCluster]],
         ]
         let header = "# Envoy bootstrap written by `trellis bootstrap`: everything else arrives over ADS from \(xdsAddress).\n"
         return header + (try Yams.dump(object: document, sortKeys: true))

@@ -18,10 +18,13 @@ struct ADSStream {
 
     let source: any ProxySnapshotSource
     let metadata: Metadata
+    let closer: StreamCloser
     var logger: Logger
 
     func run(requests: RPCAsyncSequence<Request, any Error>, writer: RPCWriter<Response>) async throws {
         let (events, input) = AsyncStream.makeStream(of: Event.self)
+        let registration = closer.register { input.yield(.requestsEnded) }
+        defer { closer.unregister(registration) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 do {

@@ -8,9 +8,12 @@ public import Logging
 public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedDiscoveryService.ServiceProtocol {
     private let source: any ProxySnapshotSource
     private let logger: Logger
+    private let closer: StreamCloser
 
-    public init(source: any ProxySnapshotSource, logger: Logger) {
+    /// `closer` ends this service's open streams at shutdown.
+    public init(source: any ProxySnapshotSource, closer: StreamCloser, logger: Logger) {
         self.source = source
+        self.closer = closer
         self.logger = logger
     }
 
@@ -20,7 +23,7 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
     ) async throws -> StreamingServerResponse<Envoy_Service_Discovery_V3_DiscoveryResponse> {
         var logger = self.logger
         logger[metadataKey: "peer"] = "\(context.remotePeer)"
-        let stream = ADSStream(source: source, metadata: request.metadata, logger: logger)
+        let stream = ADSStream(source: source, metadata: request.metadata, closer: closer, logger: logger)
         return StreamingServerResponse { writer in
             try await stream.run(requests: request.messages, writer: writer)
             return [:]

@@ -21,6 +21,11 @@ enum ClusterLoadAssignments {
             lbEndpoint.endpoint = host
             lbEndpoint.healthStatus = .healthy
             lbEndpoint.loadBalancingWeight = Google_Protobuf_UInt32Value(max(endpoint.weight ?? 1, 1))
+            if let tlsMode = endpoint.labels[MeshEndpoint.tlsModeLabel] {
+                var match = Google_Protobuf_Struct()
+                match.fields["tlsMode"] = Google_Protobuf_Value(stringValue: tlsMode)
+                lbEndpoint.metadata.filterMetadata["envoy.transport_socket_match"] = match
+            }
             byLocality[endpoint.locality ?? "", default: []].append(lbEndpoint)
         }
         var assignment = Assignment()

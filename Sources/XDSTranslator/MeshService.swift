@@ -9,6 +9,7 @@ struct MeshService: Sendable {
     var resolution: ServiceEntry.Resolution
     var endpoints: [MeshEndpoint]
     var exportTo: [String]
+    var subjectAltNames: [String] = []
 
     func port(_ number: UInt32) -> ServicePort? {
         ports.first { $0.number == number }
@@ -23,6 +24,9 @@ struct MeshEndpoint: Sendable {
     var weight: UInt32?
     var serviceAccount: String?
     var locality: String?
+
+    /// Istio's auto mTLS keys on this label: `istio` means the endpoint runs a sidecar.
+    static let tlsModeLabel = "security.istio.io/tlsMode"
 
     init(_ entry: WorkloadEntry) {
         address = entry.address
@@ -61,7 +65,8 @@ struct ServiceRegistry: Sendable {
                 services.append(
                     MeshService(
                         hostname: host, namespace: entry.namespace, ports: spec.ports,
-                        resolution: spec.resolution, endpoints: endpoints, exportTo: spec.exportTo))
+                        resolution: spec.resolution, endpoints: endpoints, exportTo: spec.exportTo,
+                        subjectAltNames: spec.subjectAltNames))
             }
         }
         services.sort { ($0.hostname, $0.namespace) < ($1.hostname, $1.namespace) }

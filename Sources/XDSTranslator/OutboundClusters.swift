@@ -20,6 +20,10 @@ enum OutboundClusters {
                 var cluster = self.cluster(name: name, service: service, port: port, subsetLabels: subset?.labels ?? [:])
                 let policy = context.trafficPolicy(rule, subset: subset?.name, port: port.number)
                 ClusterTrafficPolicy.apply(policy, to: &cluster, http2: port.protocol.isHTTP2)
+                if let credentials = context.credentials {
+                    applyMeshTLS(policy.tls?.mode, service: service, port: port, subset: subset?.name ?? "",
+                                 credentials: credentials, to: &cluster)
+                }
                 resources.add(.cluster, name, cluster)
                 if cluster.type == .eds {
                     let assignment = ClusterLoadAssignments.assignment(
@@ -28,6 +32,30 @@ enum OutboundClusters {
                 }
             }
         }
+    }
+
+    /// ISTIO_MUTUAL from a DestinationRule, or auto mTLS: TLS to exactly the endpoints labelled
+    /// `security.istio.io/tlsMode: istio` (those run a sidecar), plaintext to the rest.
+    static func applyMeshTLS(
+        _ mode: ClientTLSSettings.Mode?, service: MeshService, port: ServicePort, subset: String,
+        credentials: ProxyCredentials, to cluster: inout Cluster
+    ) {
+        guard mode == nil || mode == .istioMutual else { return }
+        var accounts = Set(service.endpoints.compactMap(\.serviceAccount)).map {
+            credentials.spiffeID(namespace: service.namespace, serviceAccount: $0)
+        }
+        accounts += service.subjectAltNames
+        let socket = MutualTLS.upstream(
+            sni: "outbound_.\(port.number)_.\(subset)_.\(service.hostname)", subjectAltNames: accounts.sorted())
+        if mode == .istioMutual {
+            cluster.transportSocket = socket
+            return
+        }
+        var match = Cluster.TransportSocketMatch()
+        match.name = "tlsMode-istio"
+        match.match.fields["tlsMode"] = Google_Protobuf_Value(stringValue: "istio")
+        match.transportSocket = socket
+        cluster.transportSocketMatches = [match]
     }
 
     static func cluster(name: String, service: MeshService, port: ServicePort, subsetLabels: [String: String]) -> Cluster {

@@ -20,12 +20,16 @@ public struct Proxy: Hashable, Sendable {
     public var serviceAccount: String
     public var interceptionMode: InterceptionMode
     public var workloadName: String
+    /// The namespace and service account were proven (a token on the secure port), so the
+    /// proxy gets a certificate for them.
+    public var identityVerified: Bool
 
     public init(
         kind: Kind = .sidecar, ipAddresses: [String] = ["127.0.0.1"], namespace: String = "default",
         labels: [String: String] = [:], serviceAccount: String = "default",
-        interceptionMode: InterceptionMode = .redirect, workloadName: String = ""
+        interceptionMode: InterceptionMode = .redirect, workloadName: String = "", identityVerified: Bool = false
     ) {
+        self.identityVerified = identityVerified
         self.kind = kind
         self.ipAddresses = ipAddresses
         self.namespace = namespace

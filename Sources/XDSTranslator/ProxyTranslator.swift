@@ -6,8 +6,8 @@ import SwiftProtobuf
 /// Translates the mesh configuration into the xDS resources one proxy receives. Pure and
 /// deterministic: the same config and proxy always give the same resources, byte for byte.
 public enum ProxyTranslator {
-    public static func snapshot(_ config: MeshConfig, for proxy: Proxy) -> Snapshot {
-        let context = TranslationContext(config: config, proxy: proxy)
+    public static func snapshot(_ config: MeshConfig, for proxy: Proxy, credentials: ProxyCredentials? = nil) -> Snapshot {
+        let context = TranslationContext(config: config, proxy: proxy, credentials: credentials)
         var resources = ResourceSet()
         let scopes = EgressScope.scopes(for: context)
 
@@ -19,7 +19,7 @@ public enum ProxyTranslator {
         resources.add(.cluster, ClusterName.blackHole, OutboundClusters.blackHole)
 
         for ingress in context.sidecar?.spec.ingress ?? [] {
-            InboundListeners.add(ingress, proxy: proxy, to: &resources)
+            InboundListeners.add(ingress, context: context, to: &resources)
         }
         for scope in scopes {
             scope.addListeners(context: context, to: &resources)
@@ -29,6 +29,7 @@ public enum ProxyTranslator {
             let listener = OutboundListeners.virtualOutbound(fallbackCluster: fallback)
             resources.add(.listener, listener.name, listener, references: [fallback])
         }
+        credentials?.add(to: &resources)
         return Snapshot(resources.resources)
     }
 

@@ -11,9 +11,12 @@ struct TranslationContext: Sendable {
     let registry: ServiceRegistry
     /// The Sidecar resource that applies to this proxy, if any.
     let sidecar: Resource<Sidecar>?
+    /// The proxy's identity material; nil means no mTLS for this proxy.
+    let credentials: ProxyCredentials?
 
-    init(config: MeshConfig, proxy: Proxy) {
+    init(config: MeshConfig, proxy: Proxy, credentials: ProxyCredentials? = nil) {
         self.proxy = proxy
+        self.credentials = credentials
         self.config = config
         self.registry = ServiceRegistry(config)
         self.sidecar = SidecarScope.select(from: config.sidecars, for: proxy)

@@ -26,10 +26,19 @@ struct Bootstrap: ParsableCommand {
     @Option(name: .customLong("output"), help: "File to write (default: standard output).")
     var output: String?
 
+    @Option(name: .customLong("root-cert"), help: "Mesh root certificate (PEM) to verify the secure xDS port with; use with --token.")
+    var rootCertificate: String?
+
+    @Option(name: .customLong("token"), help: "File holding the bearer token from `trellis token create`.")
+    var tokenFile: String?
+
     func validate() throws {
         _ = try parseAddress(xdsAddress, flag: "--xds-address")
         _ = try parseAddress(adminAddress, flag: "--admin-address")
         _ = try parsedMetadata()
+        guard (rootCertificate == nil) == (tokenFile == nil) else {
+            throw ValidationError("--root-cert and --token go together (the secure xDS port needs both)")
+        }
         let parts = nodeID.split(separator: "~", omittingEmptySubsequences: false)
         guard parts.count == 4, ["sidecar", "router"].contains(parts[0]), !parts[1].isEmpty else {
             throw ValidationError(
@@ -42,17 +51,34 @@ struct Bootstrap: ParsableCommand {
             nodeID: nodeID,
             xdsAddress: try parseAddress(xdsAddress, flag: "--xds-address"),
             adminAddress: try parseAddress(adminAddress, flag: "--admin-address"),
-            metadata: try parsedMetadata())
+            metadata: try parsedMetadata(),
+            secure: try secureSettings())
         let yaml = try bootstrap.yaml()
         guard let output else {
             print(yaml, terminator: "")
             return
         }
         do {
+            // The bootstrap may carry a token: readable by its owner only.
             try yaml.write(toFile: output, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: output)
         } catch {
             failAndExit("cannot write '\(output)': \((error as NSError).localizedDescription)")
         }
+    }
+
+    private func secureSettings() throws -> EnvoyBootstrap.Secure? {
+        guard let rootCertificate, let tokenFile else { return nil }
+        guard FileManager.default.isReadableFile(atPath: rootCertificate) else {
+            failAndExit("cannot read --root-cert '\(rootCertificate)'")
+        }
+        guard let token = try? String(contentsOfFile: tokenFile, encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty
+        else {
+            failAndExit("cannot read a token from --token '\(tokenFile)'")
+        }
+        let absolute = URL(fileURLWithPath: rootCertificate).standardizedFileURL.path
+        return EnvoyBootstrap.Secure(rootCertificatePath: absolute, token: token)
     }
 
     private func parsedMetadata() throws -> [String: NodeMetadataValue] {

@@ -2,6 +2,7 @@ import ArgumentParser
 import ControlPlane
 import Foundation
 import Logging
+import MeshAPI
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,11 +17,28 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("xds-address"), help: "HOST:PORT of the plaintext xDS (ADS) server.")
     var xdsAddress: String = "127.0.0.1:15010"
 
+    @Option(name: .customLong("secure-xds-address"), help: "HOST:PORT of the TLS xDS server (bearer-token authenticated).")
+    var secureXDSAddress: String = "127.0.0.1:15012"
+
+    @Option(name: .customLong("trust-domain"), help: "SPIFFE trust domain of workload identities.")
+    var trustDomain: String = "cluster.local"
+
+    @Option(name: .customLong("workload-cert-ttl"), help: "Lifetime of workload certificates (Go duration, e.g. 24h, 45s).")
+    var workloadCertTTL: String = "24h"
+
+    @Option(name: .customLong("ca-dir"), help: "Plug-in CA: ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem (like Istio's cacerts).")
+    var caDirectory: String?
+
+    @Flag(name: .customLong("insecure-dev-identities"), help: "Give proxies on the plaintext port certificates for the identity they claim (development only).")
+    var insecureDevIdentities = false
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
     func validate() throws {
         _ = try parseAddress(xdsAddress, flag: "--xds-address")
+        _ = try parseAddress(secureXDSAddress, flag: "--secure-xds-address")
+        _ = try parseDuration(workloadCertTTL, flag: "--workload-cert-ttl")
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
@@ -32,7 +50,11 @@ struct Serve: AsyncParsableCommand {
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let options = ControlPlaneServer.Options(
             configDirectory: configDirectory, dataDirectory: dataDirectory,
-            xdsAddress: try parseAddress(xdsAddress, flag: "--xds-address"))
+            xdsAddress: try parseAddress(xdsAddress, flag: "--xds-address"),
+            secureXDSAddress: try parseAddress(secureXDSAddress, flag: "--secure-xds-address"),
+            trustDomain: trustDomain,
+            workloadCertificateLifetime: try parseDuration(workloadCertTTL, flag: "--workload-cert-ttl"),
+            pluginCADirectory: caDirectory, insecureDevIdentities: insecureDevIdentities)
         do {
             try await ControlPlaneServer(options: options, logger: logger).run()
         } catch let error as ControlPlaneError {
@@ -48,6 +70,14 @@ func parseAddress(_ text: String, flag: String) throws -> HostPort {
     } catch {
         throw ValidationError("\(flag): \(error)")
     }
+}
+
+/// Parses a Go-style duration flag (`24h`, `90s`, `1m30s`) into seconds.
+func parseDuration(_ text: String, flag: String) throws -> TimeInterval {
+    guard let duration = try? IstioDuration(parsing: text), duration.milliseconds >= 1000 else {
+        throw ValidationError("\(flag): '\(text)' is not a duration of at least 1s (e.g. 24h, 45s, 1m30s)")
+    }
+    return TimeInterval(duration.milliseconds) / 1000
 }
 
 /// Prints `trellis: error: MESSAGE` to stderr and exits 1.

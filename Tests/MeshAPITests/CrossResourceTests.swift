@@ -166,3 +166,13 @@ extension LoadResult {
         warnings.filter { $0.field == field }
     }
 }
+
+extension CrossResourceTests {
+    @Test func wildcardRulesCoverTheirHosts() {
+        let rule = resource("DestinationRule", "  host: '*.example.com'\n  subsets: [{name: v1, labels: {version: v1}}]", name: "wild")
+        let route = virtualService("  hosts: [api.example.com]\n  http:\n  - route: [{destination: {host: api.example.com, subset: v2}}]")
+        let result = ConfigLoader.load([ConfigFile(path: "a.yaml", contents: rule), ConfigFile(path: "b.yaml", contents: route)])
+        #expect(result.errors.map(\.field) == ["spec.http[0].route[0].destination.subset"])
+        #expect(result.errors.first?.message.contains("DestinationRule default/wild") == true)
+    }
+}

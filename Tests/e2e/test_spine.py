@@ -267,7 +267,7 @@ def test_serve_fails_when_config_dir_is_missing(tmp_path, trellis_bin):
     missing = tmp_path / "no-such-config-dir"
     result = run_trellis(
         ["serve", "--config-dir", missing, "--data-dir", tmp_path / "data",
-         "--xds-address", f"127.0.0.1:{free_port()}"],
+         "--xds-address", f"127.0.0.1:{free_port()}", "--secure-xds-address", f"127.0.0.1:{free_port()}"],
         binary=trellis_bin,
     )
     assert result.returncode == 1, (result.returncode, result.stderr)
@@ -283,7 +283,7 @@ def test_serve_fails_when_address_is_in_use(tmp_path, trellis_bin):
         port = holder.getsockname()[1]
         result = run_trellis(
             ["serve", "--config-dir", tmp_path / "config", "--data-dir", tmp_path / "data",
-             "--xds-address", f"127.0.0.1:{port}"],
+             "--xds-address", f"127.0.0.1:{port}", "--secure-xds-address", f"127.0.0.1:{free_port()}"],
             binary=trellis_bin,
         )
     assert result.returncode == 1, (result.returncode, result.stderr)

@@ -173,6 +173,11 @@ public nonisolated struct Envoy_Config_Cluster_V3_Cluster: @unchecked Sendable {
   /// Clears the value of `transportSocket`. Subsequent reads from it will return its default value.
   public mutating func clearTransportSocket() {_uniqueStorage()._transportSocket = nil}
 
+  public var transportSocketMatches: [Envoy_Config_Cluster_V3_Cluster.TransportSocketMatch] {
+    get {_storage._transportSocketMatches}
+    set {_uniqueStorage()._transportSocketMatches = newValue}
+  }
+
   public var metadata: Envoy_Config_Core_V3_Metadata {
     get {_storage._metadata ?? Envoy_Config_Core_V3_Metadata()}
     set {_uniqueStorage()._metadata = newValue}
@@ -349,6 +354,39 @@ public nonisolated struct Envoy_Config_Cluster_V3_Cluster: @unchecked Sendable {
 
   }
 
+  public nonisolated struct TransportSocketMatch: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    public var name: String = String()
+
+    public var match: SwiftProtobuf.Google_Protobuf_Struct {
+      get {_match ?? SwiftProtobuf.Google_Protobuf_Struct()}
+      set {_match = newValue}
+    }
+    /// Returns true if `match` has been explicitly set.
+    public var hasMatch: Bool {self._match != nil}
+    /// Clears the value of `match`. Subsequent reads from it will return its default value.
+    public mutating func clearMatch() {self._match = nil}
+
+    public var transportSocket: Envoy_Config_Core_V3_TransportSocket {
+      get {_transportSocket ?? Envoy_Config_Core_V3_TransportSocket()}
+      set {_transportSocket = newValue}
+    }
+    /// Returns true if `transportSocket` has been explicitly set.
+    public var hasTransportSocket: Bool {self._transportSocket != nil}
+    /// Clears the value of `transportSocket`. Subsequent reads from it will return its default value.
+    public mutating func clearTransportSocket() {self._transportSocket = nil}
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+
+    fileprivate var _match: SwiftProtobuf.Google_Protobuf_Struct? = nil
+    fileprivate var _transportSocket: Envoy_Config_Core_V3_TransportSocket? = nil
+  }
+
   public nonisolated struct EdsClusterConfig: Sendable {
     // SwiftProtobuf.Message conformance is added in an extension below. See the
     // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -456,7 +494,7 @@ fileprivate nonisolated let _protobuf_package = "envoy.config.cluster.v3"
 
 nonisolated extension Envoy_Config_Cluster_V3_Cluster: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Cluster"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}type\0\u{3}eds_cluster_config\0\u{3}connect_timeout\0\u{3}per_connection_buffer_limit_bytes\0\u{3}lb_policy\0\u{4}\u{4}circuit_breakers\0\u{4}\u{6}dns_refresh_rate\0\u{3}dns_lookup_family\0\u{4}\u{2}outlier_detection\0\u{3}cleanup_interval\0\u{4}\u{3}ring_hash_lb_config\0\u{3}transport_socket\0\u{1}metadata\0\u{4}\u{2}common_lb_config\0\u{3}alt_stat_name\0\u{4}\u{2}upstream_connection_options\0\u{4}\u{3}load_assignment\0\u{4}\u{3}typed_extension_protocol_options\0\u{4}\u{3}respect_dns_ttl\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}type\0\u{3}eds_cluster_config\0\u{3}connect_timeout\0\u{3}per_connection_buffer_limit_bytes\0\u{3}lb_policy\0\u{4}\u{4}circuit_breakers\0\u{4}\u{6}dns_refresh_rate\0\u{3}dns_lookup_family\0\u{4}\u{2}outlier_detection\0\u{3}cleanup_interval\0\u{4}\u{3}ring_hash_lb_config\0\u{3}transport_socket\0\u{1}metadata\0\u{4}\u{2}common_lb_config\0\u{3}alt_stat_name\0\u{4}\u{2}upstream_connection_options\0\u{4}\u{3}load_assignment\0\u{4}\u{3}typed_extension_protocol_options\0\u{4}\u{3}respect_dns_ttl\0\u{4}\u{4}transport_socket_matches\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -477,6 +515,7 @@ nonisolated extension Envoy_Config_Cluster_V3_Cluster: SwiftProtobuf.Message, Sw
     var _lbConfig: Envoy_Config_Cluster_V3_Cluster.OneOf_LbConfig?
     var _commonLbConfig: Envoy_Config_Cluster_V3_Cluster.CommonLbConfig? = nil
     var _transportSocket: Envoy_Config_Core_V3_TransportSocket? = nil
+    var _transportSocketMatches: [Envoy_Config_Cluster_V3_Cluster.TransportSocketMatch] = []
     var _metadata: Envoy_Config_Core_V3_Metadata? = nil
     var _upstreamConnectionOptions: Envoy_Config_Cluster_V3_UpstreamConnectionOptions? = nil
 
@@ -507,6 +546,7 @@ nonisolated extension Envoy_Config_Cluster_V3_Cluster: SwiftProtobuf.Message, Sw
       _lbConfig = source._lbConfig
       _commonLbConfig = source._commonLbConfig
       _transportSocket = source._transportSocket
+      _transportSocketMatches = source._transportSocketMatches
       _metadata = source._metadata
       _upstreamConnectionOptions = source._upstreamConnectionOptions
     }
@@ -566,6 +606,7 @@ nonisolated extension Envoy_Config_Cluster_V3_Cluster: SwiftProtobuf.Message, Sw
         case 33: try { try decoder.decodeSingularMessageField(value: &_storage._loadAssignment) }()
         case 36: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.Google_Protobuf_Any>.self, value: &_storage._typedExtensionProtocolOptions) }()
         case 39: try { try decoder.decodeSingularBoolField(value: &_storage._respectDnsTtl) }()
+        case 43: try { try decoder.decodeRepeatedMessageField(value: &_storage._transportSocketMatches) }()
         default: break
         }
       }
@@ -638,6 +679,9 @@ nonisolated extension Envoy_Config_Cluster_V3_Cluster: SwiftProtobuf.Message, Sw
       if _storage._respectDnsTtl != false {
         try visitor.visitSingularBoolField(value: _storage._respectDnsTtl, fieldNumber: 39)
       }
+      if !_storage._transportSocketMatches.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._transportSocketMatches, fieldNumber: 43)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -665,6 +709,7 @@ nonisolated extension Envoy_Config_Cluster_V3_Cluster: SwiftProtobuf.Message, Sw
         if _storage._lbConfig != rhs_storage._lbConfig {return false}
         if _storage._commonLbConfig != rhs_storage._commonLbConfig {return false}
         if _storage._transportSocket != rhs_storage._transportSocket {return false}
+        if _storage._transportSocketMatches != rhs_storage._transportSocketMatches {return false}
         if _storage._metadata != rhs_storage._metadata {return false}
         if _storage._upstreamConnectionOptions != rhs_storage._upstreamConnectionOptions {return false}
         return true
@@ -686,6 +731,50 @@ nonisolated extension Envoy_Config_Cluster_V3_Cluster.LbPolicy: SwiftProtobuf._P
 
 nonisolated extension Envoy_Config_Cluster_V3_Cluster.DnsLookupFamily: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0AUTO\0\u{1}V4_ONLY\0\u{1}V6_ONLY\0\u{1}V4_PREFERRED\0\u{1}ALL\0")
+}
+
+nonisolated extension Envoy_Config_Cluster_V3_Cluster.TransportSocketMatch: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Envoy_Config_Cluster_V3_Cluster.protoMessageName + ".TransportSocketMatch"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}match\0\u{3}transport_socket\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._match) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._transportSocket) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    try { if let v = self._match {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._transportSocket {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Envoy_Config_Cluster_V3_Cluster.TransportSocketMatch, rhs: Envoy_Config_Cluster_V3_Cluster.TransportSocketMatch) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs._match != rhs._match {return false}
+    if lhs._transportSocket != rhs._transportSocket {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
 }
 
 nonisolated extension Envoy_Config_Cluster_V3_Cluster.EdsClusterConfig: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

@@ -14,7 +14,7 @@ final class ObjectReader {
             return nil
         }
         self.cursor = cursor
-        self.entries = mapping.map { (key: $0.key.string ?? "", keyNode: $0.key, value: $0.value) }
+        self.entries = YAMLCursor.entries(of: mapping)
     }
 
     var path: String { cursor.path }

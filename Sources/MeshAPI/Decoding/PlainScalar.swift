@@ -9,6 +9,17 @@ enum PlainScalar {
         // An explicit tag (`!!int "80"`) wins; quoted and block scalars are strings.
         guard resolved == .str, scalar.style == .plain || scalar.style == .any else { return resolved }
         let text = scalar.string
+        // Most scalars are names and hosts: their first character already rules out the rest.
+        guard let first = text.utf8.first else { return .null }
+        switch first {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."),
+            UInt8(ascii: "~"), UInt8(ascii: "y"), UInt8(ascii: "Y"), UInt8(ascii: "n"), UInt8(ascii: "N"),
+            UInt8(ascii: "t"), UInt8(ascii: "T"), UInt8(ascii: "f"), UInt8(ascii: "F"), UInt8(ascii: "o"),
+            UInt8(ascii: "O"):
+            break
+        default:
+            return .str
+        }
         if isBool(text) { return .bool }
         if integer(text) != nil || isIntSyntax(text) { return .int }
         if double(text) != nil { return .float }
@@ -76,7 +87,7 @@ enum PlainScalar {
         if let first = body.first, first == "-" || first == "+" { body = body.dropFirst() }
         guard let first = body.first, first.isASCIIDigit || first == "." else { return nil }
         let allowed = body.allSatisfy { $0.isASCIIDigit || "._eE+-".contains($0) }
-        guard allowed, body.filter({ $0 == "." }).count <= 1 else { return nil }
+        guard allowed, body.contains(where: \.isASCIIDigit), body.filter({ $0 == "." }).count <= 1 else { return nil }
         var cleaned = text.filter { $0 != "_" }
         if cleaned.hasSuffix(".") { cleaned += "0" }
         return Double(cleaned)

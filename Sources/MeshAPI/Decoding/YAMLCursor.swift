@@ -199,7 +199,7 @@ struct YAMLCursor {
             return [:]
         }
         var result: [String: T] = [:]
-        for (keyNode, valueNode) in mapping {
+        for (_, keyNode, valueNode) in Self.entries(of: mapping) {
             guard case .scalar(let keyScalar) = keyNode else {
                 context.error(path, line: Self.line(of: keyNode, in: context), "map keys must be strings")
                 continue
@@ -214,6 +214,27 @@ struct YAMLCursor {
     }
 
     func stringMap() -> [String: String] { map { $1.string() } }
+
+    /// The entries of a mapping, with YAML merge keys (`<<: *defaults`) applied as Kubernetes'
+    /// parser does: merged entries count unless the mapping sets the same key itself.
+    static func entries(of mapping: Node.Mapping) -> [(key: String, keyNode: Node, value: Node)] {
+        var entries: [(key: String, keyNode: Node, value: Node)] = []
+        var merged: [(key: String, keyNode: Node, value: Node)] = []
+        for (key, value) in mapping {
+            if case .scalar(let scalar) = key, scalar.string == "<<", scalar.style == .plain {
+                let sources: [Node] = if case .sequence(let list) = value { Array(list) } else { [value] }
+                for case .mapping(let source) in sources {
+                    merged += Self.entries(of: source)
+                }
+            } else {
+                entries.append((key: key.string ?? "", keyNode: key, value: value))
+            }
+        }
+        for entry in merged where !entries.contains(where: { $0.key == entry.key }) {
+            entries.append(entry)
+        }
+        return entries
+    }
 
     /// Reads a mapping with known fields; see `ObjectReader`.
     func object<T>(_ decode: (ObjectReader) -> T?) -> T? {

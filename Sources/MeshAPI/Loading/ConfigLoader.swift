@@ -56,10 +56,10 @@ public enum ConfigLoader {
         var documents: [LoadedDocument] = []
         var contexts: [DocumentContext] = []
         for root in roots {
-            if case .scalar = root, root.tag.rawValue == Tag.Name.null.rawValue { continue }  // empty document
             let context = DocumentContext(file: file, lineOffset: chunk.lineOffset)
-            contexts.append(context)
             let cursor = YAMLCursor(node: root, path: "", line: YAMLCursor.line(of: root, in: context), context: context)
+            if cursor.isNull { continue }  // an empty document
+            contexts.append(context)
             guard let decoded = EnvelopeDecoder.decode(cursor) else {
                 context.assignKeyToDiagnostics()
                 continue

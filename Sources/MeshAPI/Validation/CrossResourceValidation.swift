@@ -4,16 +4,13 @@
 enum CrossResourceValidation {
     static func validate(_ documents: [LoadedDocument]) {
         checkDuplicateKeys(documents)
-        let rules = documents.compactMap { document -> (String, DestinationRule, LoadedDocument)? in
-            guard case .destinationRule(let rule) = document.decoded.spec else { return nil }
-            return (fqdn(rule.host, namespace: document.decoded.key.namespace), rule, document)
-        }
+        let rules = RulesByHost(documents)
         let registry = ServiceHosts(documents)
         for document in documents {
             switch document.decoded.spec {
             case .virtualService(let service):
                 var warned: Set<String> = []
-                for (path, destination) in destinations(of: service) {
+                for (path, destination) in destinations(of: service) where !destination.host.isEmpty {
                     let host = fqdn(destination.host, namespace: document.decoded.key.namespace)
                     if let subset = destination.subset {
                         checkSubset(subset, host: host, rules: rules, at: "\(path).subset", document.context)
@@ -22,7 +19,7 @@ enum CrossResourceValidation {
                         document.context.warning("\(path).host", unknownHostMessage(host))
                     }
                 }
-            case .destinationRule(let rule):
+            case .destinationRule(let rule) where !rule.host.isEmpty:
                 let host = fqdn(rule.host, namespace: document.decoded.key.namespace)
                 if !HostName.isWildcard(host) && !registry.declares(host) {
                     document.context.warning("spec.host", unknownHostMessage(host))
@@ -57,17 +54,14 @@ enum CrossResourceValidation {
     /// A subset must be defined by the DestinationRule for the host, when the set has one. Rules
     /// with errors of their own are not judged here: their own diagnostics come first.
     private static func checkSubset(
-        _ subset: String, host: String, rules: [(String, DestinationRule, LoadedDocument)], at path: String,
-        _ report: DocumentContext
+        _ subset: String, host: String, rules: RulesByHost, at path: String, _ report: DocumentContext
     ) {
-        var matching = rules.filter { $0.0 == host }
-        if matching.isEmpty {
-            matching = rules.filter { HostName.isWildcard($0.0) && HostName.isSubset(host, of: $0.0) }
-        }
-        guard !matching.isEmpty, !matching.contains(where: { $0.2.context.hasErrors }) else { return }
-        if matching.contains(where: { $0.1.subset(named: subset) != nil }) { return }
-        let names = matching.map { "\($0.2.decoded.key.namespace)/\($0.2.decoded.key.name)" }.joined(separator: ", ")
-        let defined = Set(matching.flatMap { $0.1.subsets.map(\.name) }).sorted().joined(separator: ", ")
+        let matching = rules.rules(for: host)
+        guard !matching.isEmpty, !matching.contains(where: { $0.document.context.hasErrors }) else { return }
+        if matching.contains(where: { $0.rule.subset(named: subset) != nil }) { return }
+        let names = matching.map { "\($0.document.decoded.key.namespace)/\($0.document.decoded.key.name)" }
+            .joined(separator: ", ")
+        let defined = Set(matching.flatMap { $0.rule.subsets.map(\.name) }).sorted().joined(separator: ", ")
         report.error(
             path,
             "subset \"\(subset)\" is not defined by DestinationRule \(names) for host \(host) (defined: \(defined.isEmpty ? "none" : defined))")
@@ -94,6 +88,32 @@ enum CrossResourceValidation {
             }
         }
         return result
+    }
+}
+
+/// The set's DestinationRules by the fully qualified host they apply to.
+private struct RulesByHost {
+    typealias Entry = (rule: DestinationRule, document: LoadedDocument)
+    private var exact: [String: [Entry]] = [:]
+    private var wildcards: [(host: String, entry: Entry)] = []
+
+    init(_ documents: [LoadedDocument]) {
+        for document in documents {
+            guard case .destinationRule(let rule) = document.decoded.spec, !rule.host.isEmpty else { continue }
+            let host = fqdn(rule.host, namespace: document.decoded.key.namespace)
+            if HostName.isWildcard(host) {
+                wildcards.append((host, (rule, document)))
+            } else {
+                exact[host, default: []].append((rule, document))
+            }
+        }
+    }
+
+    /// The rules for exactly `host`, else those whose wildcard covers it (Istio picks the most
+    /// specific rule).
+    func rules(for host: String) -> [Entry] {
+        if let rules = exact[host] { return rules }
+        return wildcards.filter { HostName.isSubset(host, of: $0.host) }.map(\.entry)
     }
 }
 

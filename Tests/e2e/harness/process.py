@@ -20,6 +20,7 @@ class ManagedProcess:
 
     def __init__(self, name: str, argv: Sequence[str], log_path: Path, env: Optional[dict] = None):
         self.name = name
+        self.stopped = False  # set by stop(): the fixtures then only clean up
         self.argv = [str(a) for a in argv]
         self.log_path = Path(log_path)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -101,6 +102,7 @@ class ManagedProcess:
     def stop(self, timeout: float = 10.0, expect_code: Optional[int] = 0) -> Optional[int]:
         """SIGTERM, wait up to `timeout` s; kill if it is still running. Asserts the exit code
         when `expect_code` is not None (after killing, so nothing is left behind)."""
+        self.stopped = True
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         code = self.wait(timeout)

@@ -26,12 +26,16 @@ class TrellisServer(ManagedProcess):
         port: Optional[int] = None,
         log_level: str = "debug",
         binary: Optional[Path] = None,
+        secure_port: Optional[int] = None,
+        extra_args: tuple = (),
     ):
         self.config_dir = Path(config_dir)
         self.data_dir = Path(data_dir)
         self.host = host
         self.port = port or free_port(host)
         self.xds_address = f"{host}:{self.port}"
+        self.secure_port = secure_port or free_port(host)
+        self.secure_xds_address = f"{host}:{self.secure_port}"
         binary = Path(binary or trellis_binary())
         super().__init__(
             "trellis",
@@ -41,7 +45,9 @@ class TrellisServer(ManagedProcess):
                 "--config-dir", self.config_dir,
                 "--data-dir", self.data_dir,
                 "--xds-address", self.xds_address,
+                "--secure-xds-address", self.secure_xds_address,
                 "--log-level", log_level,
+                *extra_args,
             ],
             log_path,
         )

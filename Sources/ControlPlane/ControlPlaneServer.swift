@@ -3,6 +3,7 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 public import Logging
+public import MeshAPI
 import XDSServer
 
 /// `trellis serve`: the config dir watcher, the CA, and the ADS servers (plaintext for
@@ -18,12 +19,14 @@ public struct ControlPlaneServer: Sendable {
         /// An Istio-style plug-in CA directory; nil means the self-managed root in the data dir.
         public var pluginCADirectory: String?
         public var insecureDevIdentities: Bool
+        /// Istio's mesh root namespace: its Sidecar, DestinationRule and policies apply mesh-wide.
+        public var rootNamespace: String
 
         public init(
             configDirectory: String, dataDirectory: String, xdsAddress: HostPort,
             secureXDSAddress: HostPort = HostPort(host: "127.0.0.1", port: 15012), trustDomain: String = "cluster.local",
             workloadCertificateLifetime: TimeInterval = 86_400, pluginCADirectory: String? = nil,
-            insecureDevIdentities: Bool = false
+            insecureDevIdentities: Bool = false, rootNamespace: String = MeshConfig.defaultRootNamespace
         ) {
             self.configDirectory = configDirectory
             self.dataDirectory = dataDirectory
@@ -33,6 +36,7 @@ public struct ControlPlaneServer: Sendable {
             self.workloadCertificateLifetime = workloadCertificateLifetime
             self.pluginCADirectory = pluginCADirectory
             self.insecureDevIdentities = insecureDevIdentities
+            self.rootNamespace = rootNamespace
         }
     }
 
@@ -49,7 +53,7 @@ public struct ControlPlaneServer: Sendable {
         let authority = try loadAuthority()
         let certificates = WorkloadCertificates(
             authority: authority, lifetime: options.workloadCertificateLifetime, logger: logger)
-        let controller = MeshController(certificates: certificates)
+        let controller = MeshController(certificates: certificates, rootNamespace: options.rootNamespace)
         let watcher = ConfigWatcher(
             directory: ConfigDirectory(path: options.configDirectory), controller: controller, logger: logger)
         let initialFiles = try watcher.loadInitial()

@@ -1,11 +1,11 @@
 import CertificateAuthority
-public import EnvoyAPI
-public import GRPCCore
+import EnvoyAPI
+import GRPCCore
 public import MeshAPI
 import SwiftProtobuf
 import Synchronization
 import XDSCache
-public import XDSServer
+import XDSServer
 import XDSTranslator
 
 /// Holds the mesh configuration being served and each connected group of proxies' snapshot;
@@ -19,15 +19,19 @@ public final class MeshController: Sendable {
     private let state = Mutex(State())
     private let cache = SnapshotCache<Proxy>()
     private let certificates: WorkloadCertificates?
+    private let rootNamespace: String
 
-    init(certificates: WorkloadCertificates?) {
+    init(certificates: WorkloadCertificates?, rootNamespace: String = MeshConfig.defaultRootNamespace) {
         self.certificates = certificates
+        self.rootNamespace = rootNamespace
     }
 
     public var config: MeshConfig { state.withLock { $0.config } }
 
     /// Serves `config` from now on.
     public func apply(_ config: MeshConfig) {
+        var config = config
+        config.rootNamespace = rootNamespace
         state.withLock {
             $0.config = config
             $0.generation += 1

@@ -1,4 +1,4 @@
-public import CertificateAuthority
+import CertificateAuthority
 import Foundation
 import Logging
 import Synchronization

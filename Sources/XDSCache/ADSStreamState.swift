@@ -33,6 +33,8 @@ public enum ADSStreamError: Error, Equatable, CustomStringConvertible {
 ///   never answered, versions are content hashes;
 /// - a listener or route configuration that sends traffic to a cluster is held back until the
 ///   proxy has ACKed (or NACKed) that cluster, so Envoy never routes to a cluster it lacks;
+///   only clusters the proxy subscribes to hold anything back: a client that asks for clusters
+///   by name (gRPC) asks for a route's clusters after it has the route;
 /// - a cluster the proxy may still route to stays in CDS until the routes that use it are
 ///   replaced and ACKed ("make before break");
 /// - a cluster sent again in CDS gets its endpoints sent again on the next EDS request, since
@@ -216,13 +218,16 @@ public struct ADSStreamState: Sendable {
     }
 
     /// Whether every cluster `resource` routes to is settled on the proxy: ACKed (or NACKed) at
-    /// the snapshot's version. Clusters the snapshot lacks do not hold anything back.
+    /// the snapshot's version. Clusters the snapshot lacks, and clusters a proxy subscribing by
+    /// name has not asked for (it will once it has the route), do not hold anything back.
     private func isReady(_ resource: XDSResource, snapshot: Snapshot) -> Bool {
         guard resource.type == .listener || resource.type == .route,
             let clusters = types[.cluster], clusters.requested
         else { return true }
         return resource.referencedClusters.allSatisfy { name in
-            guard let cluster = snapshot.resource(.cluster, named: name) else { return true }
+            guard clusters.subscribes(to: name), let cluster = snapshot.resource(.cluster, named: name) else {
+                return true
+            }
             return clusters.applied[name]?.version == cluster.version
                 || clusters.rejected[name] == cluster.version
         }

@@ -46,7 +46,14 @@ struct ADSStream {
                             throw RPCError(code: .invalidArgument, message: ADSStreamError.missingNode.description)
                         }
                         logger[metadataKey: "node"] = "\(request.node.id)"
-                        let subscription = try source.subscribe(node: request.node, metadata: metadata)
+                        let subscription: SnapshotSubscription
+                        do {
+                            subscription = try source.subscribe(node: request.node, metadata: metadata)
+                        } catch {
+                            // Once per refused stream: operators see why a proxy gets no config.
+                            logger.warning("stream refused: \((error as? RPCError)?.message ?? "\(error)")")
+                            throw error
+                        }
                         _ = state.update(subscription.initial)
                         group.addTask {
                             for await snapshot in subscription.updates { input.yield(.snapshot(snapshot)) }

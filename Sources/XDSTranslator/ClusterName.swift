@@ -2,6 +2,8 @@
 enum ClusterName {
     static let blackHole = "BlackHoleCluster"
     static let passthrough = "PassthroughCluster"
+    /// Inbound connections to ports the workload does not declare, sent on to where they were going.
+    static let inboundPassthrough = "InboundPassthroughCluster"
 
     /// `outbound|PORT|SUBSET|HOST`, e.g. `outbound|9080|v1|reviews.default.svc.cluster.local`.
     static func outbound(_ host: String, port: UInt32, subset: String = "") -> String {

@@ -57,23 +57,47 @@ enum ClusterTrafficPolicy {
             }
             cluster.upstreamConnectionOptions.tcpKeepalive = out
         }
-        let perConnection = pool.http?.maxRequestsPerConnection ?? 0
-        let idle = pool.http?.idleTimeout
-        if perConnection > 0 || idle != nil {
+        applyHTTPProtocolOptions(pool.http, to: &cluster, http2: http2)
+    }
+
+    /// Connection-level HTTP settings (Istio's applyConnectionPool and applyH2Upgrade): requests
+    /// per connection, idle timeout, HTTP/2 stream limit, and which protocol the upstream speaks
+    /// (h2UpgradePolicy UPGRADE: HTTP/2; useClientProtocol: whatever the downstream spoke).
+    /// These options mean nothing to a TCP proxy, so a TCP cluster may carry them harmlessly.
+    static func applyHTTPProtocolOptions(
+        _ http: ConnectionPoolSettings.HTTPSettings?, to cluster: inout Cluster, http2: Bool
+    ) {
+        guard let http else { return }
+        let perConnection = http.maxRequestsPerConnection ?? 0
+        let streams = http.maxConcurrentStreams ?? 0
+        let useClientProtocol = http.useClientProtocol == true
+        let upgrade = http.h2UpgradePolicy == .upgrade && !http2
+        guard perConnection > 0 || http.idleTimeout != nil || streams > 0 || useClientProtocol || upgrade else { return }
+
+        var options = Envoy_Extensions_Upstreams_Http_V3_HttpProtocolOptions()
+        if perConnection > 0 || http.idleTimeout != nil {
             var common = Envoy_Config_Core_V3_HttpProtocolOptions()
             if perConnection > 0 { common.maxRequestsPerConnection = Google_Protobuf_UInt32Value(UInt32(perConnection)) }
-            if let idle { common.idleTimeout = Google_Protobuf_Duration(idle) }
-            var options = Envoy_Extensions_Upstreams_Http_V3_HttpProtocolOptions()
+            if let idle = http.idleTimeout { common.idleTimeout = Google_Protobuf_Duration(idle) }
             options.commonHTTPProtocolOptions = common
+        }
+        var http2Options = Envoy_Config_Core_V3_Http2ProtocolOptions()
+        if streams > 0 { http2Options.maxConcurrentStreams = Google_Protobuf_UInt32Value(UInt32(streams)) }
+        if useClientProtocol {
+            var downstream = Envoy_Extensions_Upstreams_Http_V3_HttpProtocolOptions.UseDownstreamHttpConfig()
+            downstream.httpProtocolOptions = Envoy_Config_Core_V3_Http1ProtocolOptions()
+            downstream.http2ProtocolOptions = http2Options
+            options.useDownstreamProtocolConfig = downstream
+        } else {
             var explicit = Envoy_Extensions_Upstreams_Http_V3_HttpProtocolOptions.ExplicitHttpConfig()
-            if http2 {
-                explicit.http2ProtocolOptions = Envoy_Config_Core_V3_Http2ProtocolOptions()
+            if http2 || upgrade {
+                explicit.http2ProtocolOptions = http2Options
             } else {
                 explicit.httpProtocolOptions = Envoy_Config_Core_V3_Http1ProtocolOptions()
             }
             options.explicitHTTPConfig = explicit
-            cluster.typedExtensionProtocolOptions[HTTPProtocolOptions.key] = packed(options)
         }
+        cluster.typedExtensionProtocolOptions[HTTPProtocolOptions.key] = packed(options)
     }
 
     static func applyOutlierDetection(_ outlier: OutlierDetection, to cluster: inout Cluster) {

@@ -13,7 +13,7 @@ extension TranslationContext {
                 && (rule.spec.workloadSelector.map { $0.matches(proxy.labels) } ?? true)
                 && HostNames.matches(HostNames.fullyQualified(rule.spec.host, namespace: rule.namespace), hostname)
         }
-        for namespace in [proxy.namespace, serviceNamespace, TranslationContext.rootNamespace] {
+        for namespace in [proxy.namespace, serviceNamespace, config.rootNamespace] {
             let inNamespace = candidates.filter { $0.namespace == namespace }
             if let exact = inNamespace.first(where: {
                 HostNames.fullyQualified($0.spec.host, namespace: $0.namespace) == hostname
@@ -54,13 +54,24 @@ extension TranslationContext {
         return result
     }
 
-    /// Consistent-hash keys for routes to a destination whose policy asks for them.
-    func hashPolicies(for destination: Destination, port: UInt32) -> [Envoy_Config_Route_V3_RouteAction.HashPolicy] {
-        let host = HostNames.fullyQualified(destination.host, namespace: proxy.namespace)
-        guard let service = registry.service(host, from: proxy.namespace),
-            let rule = destinationRule(for: service.hostname, serviceNamespace: service.namespace),
-            let hash = trafficPolicy(rule.spec, subset: destination.subset, port: destination.port ?? port)
-                .loadBalancer?.consistentHash
+    /// Consistent-hash keys for routes to a destination whose policy asks for them; a short
+    /// host name resolves in `namespace`, the namespace of the rule that names it.
+    func hashPolicies(
+        for destination: Destination, from namespace: String, listenerPort: UInt32
+    ) -> [Envoy_Config_Route_V3_RouteAction.HashPolicy] {
+        let host = HostNames.fullyQualified(destination.host, namespace: namespace)
+        guard let service = registry.service(host, from: proxy.namespace) else { return [] }
+        let port = destination.port ?? (service.ports.count == 1 ? service.ports[0].number : listenerPort)
+        return hashPolicies(for: service, subset: destination.subset, port: port)
+    }
+
+    /// Consistent-hash keys for routes to one subset (nil: all) of a service port. Without
+    /// them a ring-hash cluster hashes nothing and spreads requests at random.
+    func hashPolicies(
+        for service: MeshService, subset: String?, port: UInt32
+    ) -> [Envoy_Config_Route_V3_RouteAction.HashPolicy] {
+        guard let rule = destinationRule(for: service.hostname, serviceNamespace: service.namespace),
+            let hash = trafficPolicy(rule.spec, subset: subset, port: port).loadBalancer?.consistentHash
         else { return [] }
         var policy = Envoy_Config_Route_V3_RouteAction.HashPolicy()
         if let header = hash.httpHeaderName {

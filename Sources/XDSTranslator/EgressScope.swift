@@ -45,7 +45,7 @@ struct EgressScope {
         let ports = port.map { [$0.number] } ?? Set(services.flatMap { $0.ports.map(\.number) }).sorted()
         for port in ports {
             let onPort = services.filter { $0.port(port) != nil }
-            guard let first = onPort.first else { continue }
+            guard !onPort.isEmpty else { continue }
             let isHTTP = self.port?.protocol.isHTTP ?? onPort.contains { $0.port(port)!.protocol.isHTTP }
             if isHTTP {
                 let http = onPort.filter { $0.port(port)!.protocol.isHTTP }
@@ -57,7 +57,7 @@ struct EgressScope {
                 resources.add(.listener, listener.name, listener)
             } else {
                 let (listener, clusters) = TCPRoutes.listener(
-                    port: port, bind: bind, bindToPort: explicit, service: first, context: context)
+                    port: port, bind: bind, bindToPort: explicit, services: onPort, context: context)
                 resources.add(.listener, listener.name, listener, references: clusters)
             }
         }

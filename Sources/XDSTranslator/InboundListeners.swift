@@ -3,103 +3,180 @@ import MeshAPI
 import XDSCache
 import SwiftProtobuf
 
-/// Listeners a Sidecar's `ingress` section asks for: bound to `bind:port`, forwarding to the
-/// application at `defaultEndpoint` through cluster `inbound|PORT||`.
+/// The proxy's inbound side: one cluster `inbound|PORT||` to the application per inbound port,
+/// reached either through a listener of its own (`bind:port`, no iptables) or through a filter
+/// chain of Istio's `virtualInbound` on 15006, where iptables sends every inbound connection.
+/// Each port runs the mTLS mode PeerAuthentication gives it and the workload's authorization.
 enum InboundListeners {
-    static func add(_ ingress: IstioIngressListener, context: TranslationContext, to resources: inout ResourceSet) {
-        let proxy = context.proxy
-        let port = ingress.port.number
-        let clusterName = ClusterName.inbound(port: port)
-        let bind = ingress.bind ?? defaultBind(proxy)
-        var cluster = OutboundClusters.base(name: clusterName, protocol: ingress.port.protocol)
-        cluster.type = .static
-        let (host, targetPort) = endpoint(ingress.defaultEndpoint, proxy: proxy, port: ingress.port.targetPort ?? port)
-        cluster.loadAssignment = ClusterLoadAssignments.dnsAssignment(name: clusterName, host: host, port: targetPort)
+    typealias FilterChain = Envoy_Config_Listener_V3_FilterChain
 
-        let authorization = AuthorizationPolicies(
-            config: context.config, proxy: proxy, rootNamespace: TranslationContext.rootNamespace)
-        let mode: PeerAuthentications.Mode =
-            context.credentials == nil
-            ? .disable
-            : PeerAuthentications.mode(
-                for: proxy, port: port, in: context.config, rootNamespace: TranslationContext.rootNamespace)
+    static let virtualInboundPort: UInt32 = 15006
 
-        func chain(mutualTLS: Bool) -> Envoy_Config_Listener_V3_FilterChain {
-            var chain = Envoy_Config_Listener_V3_FilterChain()
-            if ingress.port.protocol.isHTTP {
-                var manager = Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpConnectionManager()
-                manager.statPrefix = clusterName
-                manager.routeConfig = routeConfiguration(port: port, cluster: clusterName)
-                manager.httpFilters = authorization.httpFilters + [HTTPFilters.router]
-                if mutualTLS {
-                    // The application learns who called: the caller's SPIFFE id in XFCC.
-                    manager.forwardClientCertDetails = .appendForward
-                    var details = Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpConnectionManager.SetCurrentClientCertDetails()
-                    details.subject = Google_Protobuf_BoolValue(true)
-                    details.uri = true
-                    details.dns = true
-                    manager.setCurrentClientCertDetails = details
-                } else {
-                    manager.forwardClientCertDetails = .sanitize
+    static func add(context: TranslationContext, to resources: inout ResourceSet) {
+        let builder = InboundChains(context: context)
+        var virtualChains: [FilterChain] = []
+        var clusters: Set<String> = []
+        for port in InboundPort.ports(for: context) {
+            var cluster = OutboundClusters.base(name: port.clusterName, protocol: port.protocol)
+            cluster.type = .static
+            cluster.loadAssignment = ClusterLoadAssignments.dnsAssignment(
+                name: port.clusterName, host: port.endpointHost, port: port.endpointPort)
+            resources.add(.cluster, port.clusterName, cluster)
+            clusters.insert(port.clusterName)
+
+            if port.protocol.isHTTP {
+                resources.add(.route, port.clusterName, builder.routeConfiguration(for: port), references: [port.clusterName])
+            }
+            let chains = builder.chains(for: port)
+            guard let bind = port.bind else {
+                virtualChains += chains.map { chain in
+                    var chain = chain
+                    chain.filterChainMatch.destinationPort = Google_Protobuf_UInt32Value(port.number)
+                    return chain
                 }
-                chain.filters = [OutboundListeners.networkFilter("envoy.filters.network.http_connection_manager", manager)]
-            } else {
-                chain.filters =
-                    authorization.networkFilters(statPrefix: clusterName)
-                    + [OutboundListeners.tcpProxy(statPrefix: clusterName, cluster: clusterName)]
+                continue
             }
-            if mutualTLS {
-                chain.transportSocket = MutualTLS.downstream()
-                chain.name = "\(clusterName)-mtls"
-            }
-            return chain
+            var listener = OutboundListeners.listener(port: port.number, bind: bind, bindToPort: true, chain: chains[0])
+            listener.trafficDirection = .inbound
+            listener.filterChains = chains
+            if chains.count > 1 { listener.listenerFilters = [InboundChains.tlsInspector] }
+            resources.add(.listener, listener.name, listener, references: [port.clusterName])
         }
-
-        var listener = OutboundListeners.listener(port: port, bind: bind, bindToPort: true, chain: chain(mutualTLS: mode == .strict))
-        listener.trafficDirection = .inbound
-        if mode == .permissive {
-            // TLS clients get the mTLS chain, everyone else the plaintext one.
-            var secure = chain(mutualTLS: true)
-            secure.filterChainMatch.transportProtocol = "tls"
-            listener.filterChains = [secure, chain(mutualTLS: false)]
-            var inspector = Envoy_Config_Listener_V3_ListenerFilter()
-            inspector.name = "envoy.filters.listener.tls_inspector"
-            inspector.typedConfig = packed(Envoy_Extensions_Filters_Listener_TlsInspector_V3_TlsInspector())
-            listener.listenerFilters = [inspector]
-        }
-        resources.add(.cluster, clusterName, cluster)
-        resources.add(.listener, listener.name, listener, references: [clusterName])
+        guard context.proxy.interceptionMode != .none else { return }
+        resources.add(.cluster, ClusterName.inboundPassthrough, OutboundClusters.originalDestination(ClusterName.inboundPassthrough))
+        let listener = virtualInbound(chains: virtualChains, passthrough: builder.passthroughChains())
+        resources.add(.listener, listener.name, listener, references: clusters.union([ClusterName.inboundPassthrough]))
     }
 
-    static func routeConfiguration(port: UInt32, cluster: String) -> Envoy_Config_Route_V3_RouteConfiguration {
+    /// Istio's `virtualInbound`: restores the original destination, then picks the chain of that
+    /// port; ports the workload does not declare pass through to where they were going.
+    static func virtualInbound(chains: [FilterChain], passthrough: [FilterChain]) -> Envoy_Config_Listener_V3_Listener {
+        var listener = Envoy_Config_Listener_V3_Listener()
+        listener.name = "virtualInbound"
+        listener.address = .socket("0.0.0.0", port: virtualInboundPort)
+        listener.trafficDirection = .inbound
+        var originalDestination = Envoy_Config_Listener_V3_ListenerFilter()
+        originalDestination.name = "envoy.filters.listener.original_dst"
+        originalDestination.typedConfig = packed(Envoy_Extensions_Filters_Listener_OriginalDst_V3_OriginalDst())
+        listener.listenerFilters = [originalDestination, InboundChains.tlsInspector]
+        // A client that speaks first decides the chain; one that waits for the server (MySQL,
+        // SMTP) must not hang on the TLS inspector.
+        listener.continueOnListenerFiltersTimeout = true
+        listener.filterChains = chains + passthrough
+        return listener
+    }
+}
+
+/// The filter chains of one inbound port (or the passthrough), in the port's mTLS mode:
+/// STRICT accepts only mesh mTLS, DISABLE only plaintext, PERMISSIVE both (told apart by the
+/// TLS inspector: mesh clients offer Istio's ALPN).
+struct InboundChains {
+    typealias FilterChain = Envoy_Config_Listener_V3_FilterChain
+    typealias Mode = PeerAuthentications.Mode
+
+    let context: TranslationContext
+    let authorization: AuthorizationPolicies
+
+    init(context: TranslationContext) {
+        self.context = context
+        authorization = AuthorizationPolicies(
+            config: context.config, proxy: context.proxy, rootNamespace: context.config.rootNamespace)
+    }
+
+    static var tlsInspector: Envoy_Config_Listener_V3_ListenerFilter {
+        var inspector = Envoy_Config_Listener_V3_ListenerFilter()
+        inspector.name = "envoy.filters.listener.tls_inspector"
+        inspector.typedConfig = packed(Envoy_Extensions_Filters_Listener_TlsInspector_V3_TlsInspector())
+        return inspector
+    }
+
+    /// A proxy without credentials cannot terminate mTLS: plaintext only.
+    private func mode(port: UInt32?) -> Mode {
+        guard context.credentials != nil else { return .disable }
+        return PeerAuthentications.mode(
+            for: context.proxy, port: port, in: context.config, rootNamespace: context.config.rootNamespace)
+    }
+
+    func chains(for port: InboundPort) -> [FilterChain] {
+        chains(mode: mode(port: port.number), name: port.clusterName) { mutualTLS in
+            filters(port: port, mutualTLS: mutualTLS)
+        }
+    }
+
+    /// Connections to ports no service declares, forwarded to their original destination.
+    func passthroughChains() -> [FilterChain] {
+        let cluster = ClusterName.inboundPassthrough
+        return chains(mode: mode(port: nil), name: cluster) { _ in
+            authorization.networkFilters(statPrefix: cluster) + [OutboundListeners.tcpProxy(statPrefix: cluster, cluster: cluster)]
+        }
+    }
+
+    /// STRICT takes every connection into mTLS (a client without a mesh certificate fails the
+    /// handshake); PERMISSIVE sends TLS offering Istio's ALPN there and the rest to plaintext.
+    private func chains(mode: Mode, name: String, filters: (Bool) -> [Envoy_Config_Listener_V3_Filter]) -> [FilterChain] {
+        func chain(mutualTLS: Bool) -> FilterChain {
+            var chain = FilterChain()
+            chain.name = mutualTLS ? name + "-mtls" : name
+            chain.filters = filters(mutualTLS)
+            if mutualTLS { chain.transportSocket = MutualTLS.downstream() }
+            return chain
+        }
+        switch mode {
+        case .strict:
+            return [chain(mutualTLS: true)]
+        case .permissive:
+            var secure = chain(mutualTLS: true)
+            secure.filterChainMatch.transportProtocol = "tls"
+            secure.filterChainMatch.applicationProtocols = MutualTLS.alpn
+            return [secure, chain(mutualTLS: false)]
+        case .disable, .unset:
+            return [chain(mutualTLS: false)]
+        }
+    }
+
+    private func filters(port: InboundPort, mutualTLS: Bool) -> [Envoy_Config_Listener_V3_Filter] {
+        let cluster = port.clusterName
+        guard port.protocol.isHTTP else {
+            return authorization.networkFilters(statPrefix: cluster) + [OutboundListeners.tcpProxy(statPrefix: cluster, cluster: cluster)]
+        }
+        var manager = Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpConnectionManager()
+        manager.statPrefix = cluster
+        var rds = Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_Rds()
+        rds.configSource = .aggregated
+        rds.routeConfigName = cluster
+        manager.rds = rds
+        manager.httpFilters = AuthorizationPolicies.httpFilters + [HTTPFilters.router]
+        if mutualTLS {
+            // The application learns who called: the caller's SPIFFE id in XFCC.
+            manager.forwardClientCertDetails = .appendForward
+            var details = Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpConnectionManager.SetCurrentClientCertDetails()
+            details.subject = Google_Protobuf_BoolValue(true)
+            details.uri = true
+            details.dns = true
+            manager.setCurrentClientCertDetails = details
+        } else {
+            manager.forwardClientCertDetails = .sanitize
+        }
+        return [OutboundListeners.networkFilter("envoy.filters.network.http_connection_manager", manager)]
+    }
+
+    /// The route configuration an inbound HTTP port's chains share, named like its cluster:
+    /// everything to the application, behind the workload's authorization policies.
+    func routeConfiguration(for port: InboundPort) -> Envoy_Config_Route_V3_RouteConfiguration {
+        let cluster = port.clusterName
         var config = Envoy_Config_Route_V3_RouteConfiguration()
         config.name = cluster
         config.validateClusters = Google_Protobuf_BoolValue(false)
         var host = Envoy_Config_Route_V3_VirtualHost()
-        host.name = "inbound|http|\(port)"
+        host.name = "inbound|http|\(port.number)"
         host.domains = ["*"]
         var route = Envoy_Config_Route_V3_Route()
         route.name = "default"
         route.match = RouteMatches.catchAll
         route.route = OutboundRoutes.routeAction(cluster: cluster)
+        route.typedPerFilterConfig = authorization.perRouteConfig
         host.routes = [route]
         config.virtualHosts = [host]
         return config
-    }
-
-    /// Istio binds inbound listeners to the workload's IP when it is a routable unicast
-    /// address, otherwise to the wildcard.
-    static func defaultBind(_ proxy: Proxy) -> String {
-        guard let ip = proxy.ipAddresses.first, !ip.hasPrefix("127."), ip != "::1" else { return "0.0.0.0" }
-        return ip
-    }
-
-    /// `defaultEndpoint` is `127.0.0.1:PORT` or `0.0.0.0:PORT` (the workload's own IP).
-    static func endpoint(_ text: String?, proxy: Proxy, port: UInt32) -> (String, UInt32) {
-        guard let text, let colon = text.lastIndex(of: ":"), let number = UInt32(text[text.index(after: colon)...]) else {
-            return ("127.0.0.1", port)
-        }
-        let host = String(text[..<colon])
-        return (host == "0.0.0.0" ? (proxy.ipAddresses.first ?? "127.0.0.1") : host, number)
     }
 }

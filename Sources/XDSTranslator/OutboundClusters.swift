@@ -115,9 +115,12 @@ enum OutboundClusters {
     }
 
     /// Where traffic to unknown destinations goes under ALLOW_ANY: to the address it was sent to.
-    static var passthrough: Cluster {
+    static var passthrough: Cluster { originalDestination(ClusterName.passthrough) }
+
+    /// A cluster that connects to the connection's original destination address.
+    static func originalDestination(_ name: String) -> Cluster {
         var cluster = Cluster()
-        cluster.name = ClusterName.passthrough
+        cluster.name = name
         cluster.type = .originalDst
         cluster.lbPolicy = .clusterProvided
         cluster.connectTimeout = Google_Protobuf_Duration(milliseconds: 10_000)

@@ -22,7 +22,11 @@ enum OutboundRoutes {
             host.domains = domains(for: service.hostname, port: port)
             host.routes =
                 context.virtualServiceRoutes(for: service, port: port)
-                ?? [defaultRoute(to: ClusterName.outbound(service.hostname, port: port))]
+                ?? [
+                    defaultRoute(
+                        to: ClusterName.outbound(service.hostname, port: port),
+                        hashPolicies: context.hashPolicies(for: service, subset: nil, port: port))
+                ]
             return host
         }
         hosts.append(catchAll(context.outboundTrafficPolicy))
@@ -41,29 +45,32 @@ enum OutboundRoutes {
         return names.flatMap { [$0, "\($0):\(port)"] }
     }
 
-    /// The route Istio gives a service no VirtualService covers.
-    static func defaultRoute(to cluster: String) -> Route {
+    /// The route Istio gives a service no VirtualService covers; it carries the consistent-hash
+    /// keys of the service's DestinationRule, which would otherwise have nothing to hash.
+    static func defaultRoute(
+        to cluster: String, hashPolicies: [Envoy_Config_Route_V3_RouteAction.HashPolicy] = []
+    ) -> Route {
         var route = Route()
         route.name = "default"
         var match = Envoy_Config_Route_V3_RouteMatch()
         match.prefix = "/"
         route.match = match
         var action = routeAction(cluster: cluster)
-        action.retryPolicy = RetryPolicies.istioDefault
+        action.hashPolicy = hashPolicies
+        if let retry = RouteActions.retryPolicy(nil, consistentHashing: !hashPolicies.isEmpty) {
+            action.retryPolicy = retry
+        }
         route.route = action
         return route
     }
 
-    /// A route action with Istio's timeouts: none per request (Envoy's 15 s default is not
-    /// Istio's), none for gRPC either.
+    /// A route action with Istio's timeout: none per request (Envoy's 15 s default is not
+    /// Istio's). No `max_stream_duration`: once a route has one, Envoy ignores the route's
+    /// `timeout` altogether ("new timeouts"), so a VirtualService timeout would never fire.
     static func routeAction(cluster: String) -> Envoy_Config_Route_V3_RouteAction {
         var action = Envoy_Config_Route_V3_RouteAction()
         action.cluster = cluster
         action.timeout = Google_Protobuf_Duration(milliseconds: 0)
-        var streamDuration = Envoy_Config_Route_V3_RouteAction.MaxStreamDuration()
-        streamDuration.maxStreamDuration = Google_Protobuf_Duration(milliseconds: 0)
-        streamDuration.grpcTimeoutHeaderMax = Google_Protobuf_Duration(milliseconds: 0)
-        action.maxStreamDuration = streamDuration
         return action
     }
 

@@ -42,11 +42,19 @@ extension Google_Protobuf_BoolValue {
 }
 
 extension Envoy_Config_Core_V3_Address {
+    /// An IP (or `[v6]`) and port, or Istio's `unix://PATH` (a Unix domain socket; `@NAME` is
+    /// Linux's abstract namespace), which has no port.
     static func socket(_ address: String, port: UInt32) -> Self {
-        var socket = Envoy_Config_Core_V3_SocketAddress()
-        socket.address = address
-        socket.portValue = port
         var result = Self()
+        if address.hasPrefix("unix://") {
+            var pipe = Envoy_Config_Core_V3_Pipe()
+            pipe.path = String(address.dropFirst("unix://".count))
+            result.pipe = pipe
+            return result
+        }
+        var socket = Envoy_Config_Core_V3_SocketAddress()
+        socket.address = address.hasPrefix("[") && address.hasSuffix("]") ? String(address.dropFirst().dropLast()) : address
+        socket.portValue = port
         result.socketAddress = socket
         return result
     }

@@ -6,15 +6,20 @@ import MeshAPI
 enum PeerAuthentications {
     typealias Mode = PeerAuthentication.MutualTLS.Mode
 
-    static func mode(for proxy: Proxy, port: UInt32, in config: MeshConfig, rootNamespace: String) -> Mode {
+    /// `port` nil is traffic to a port the workload does not declare (passthrough).
+    static func mode(for proxy: Proxy, port: UInt32?, in config: MeshConfig, rootNamespace: String) -> Mode {
         let policies = config.peerAuthentications
-        let workload = policies.first {
-            $0.namespace == proxy.namespace && $0.spec.selector.map { $0.matches(proxy.labels) && !$0.labels.isEmpty } == true
+        // As in Istio, a selector without labels selects nothing in particular: namespace-wide.
+        func namespaceWide(_ policy: Resource<PeerAuthentication>) -> Bool {
+            policy.spec.selector?.labels.isEmpty ?? true
         }
-        let namespace = policies.first { $0.namespace == proxy.namespace && $0.spec.selector == nil }
-        let mesh = policies.first { $0.namespace == rootNamespace && $0.spec.selector == nil }
+        let workload = policies.first {
+            $0.namespace == proxy.namespace && !namespaceWide($0) && $0.spec.selector?.matches(proxy.labels) == true
+        }
+        let namespace = policies.first { $0.namespace == proxy.namespace && namespaceWide($0) }
+        let mesh = policies.first { $0.namespace == rootNamespace && namespaceWide($0) }
         let levels: [Mode?] = [
-            workload?.spec.portLevelMtls[port], workload?.spec.mtls?.mode,
+            port.flatMap { workload?.spec.portLevelMtls[$0] }, workload?.spec.mtls?.mode,
             namespace?.spec.mtls?.mode, mesh?.spec.mtls?.mode,
         ]
         return levels.compactMap { $0 }.first { $0 != .unset } ?? .permissive

@@ -13,6 +13,11 @@ public struct Proxy: Hashable, Sendable {
     /// listeners' own addresses (NONE, e.g. VMs without iptables and tests on loopback).
     public enum InterceptionMode: String, Sendable { case redirect = "REDIRECT", tproxy = "TPROXY", none = "NONE" }
 
+    /// Which xDS client the node is, as Istio's GENERATOR metadata says: an Envoy, or gRPC's own
+    /// xDS client (proxyless gRPC), which asks for API listeners by target name and understands
+    /// only part of Envoy's API.
+    public enum Generator: String, Sendable { case envoy, grpc }
+
     public var kind: Kind
     public var ipAddresses: [String]
     public var namespace: String
@@ -23,13 +28,16 @@ public struct Proxy: Hashable, Sendable {
     /// The namespace and service account were proven (a token on the secure port), so the
     /// proxy gets a certificate for them.
     public var identityVerified: Bool
+    public var generator: Generator
 
     public init(
         kind: Kind = .sidecar, ipAddresses: [String] = ["127.0.0.1"], namespace: String = "default",
         labels: [String: String] = [:], serviceAccount: String = "default",
-        interceptionMode: InterceptionMode = .redirect, workloadName: String = "", identityVerified: Bool = false
+        interceptionMode: InterceptionMode = .redirect, workloadName: String = "", identityVerified: Bool = false,
+        generator: Generator = .envoy
     ) {
         self.identityVerified = identityVerified
+        self.generator = generator
         self.kind = kind
         self.ipAddresses = ipAddresses
         self.namespace = namespace
@@ -48,7 +56,9 @@ public struct ProxyNodeError: Error, Equatable, CustomStringConvertible {
 extension Proxy {
     /// Reads a proxy from an xDS node: id `TYPE~IP~NAME.NAMESPACE~NAMESPACE.svc.cluster.local`,
     /// metadata keys NAMESPACE, LABELS, SERVICE_ACCOUNT, INSTANCE_IPS, INTERCEPTION_MODE,
-    /// WORKLOAD_NAME (all optional; the id fills in what they leave out).
+    /// WORKLOAD_NAME (all optional; the id fills in what they leave out). GENERATOR=grpc, or a
+    /// gRPC user agent ("gRPC C-core ...", "gRPC Go", "gRPC Java"; Envoy says "envoy"), marks a
+    /// proxyless gRPC client, so that a hand-written gRPC bootstrap works too.
     public init(node: Envoy_Config_Core_V3_Node) throws(ProxyNodeError) {
         let parts = node.id.split(separator: "~", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 4, let kind = Kind(rawValue: parts[0]), !parts[1].isEmpty else {
@@ -83,7 +93,9 @@ extension Proxy {
             labels: labels,
             serviceAccount: string("SERVICE_ACCOUNT") ?? "default",
             interceptionMode: mode,
-            workloadName: string("WORKLOAD_NAME") ?? nameParts.first ?? ""
+            workloadName: string("WORKLOAD_NAME") ?? nameParts.first ?? "",
+            generator: string("GENERATOR") == Generator.grpc.rawValue || node.userAgentName.lowercased().hasPrefix("grpc")
+                ? .grpc : .envoy
         )
     }
 }

@@ -8,6 +8,7 @@ import SwiftProtobuf
 public enum ProxyTranslator {
     public static func snapshot(_ config: MeshConfig, for proxy: Proxy, credentials: ProxyCredentials? = nil) -> Snapshot {
         let context = TranslationContext(config: config, proxy: proxy, credentials: credentials)
+        if proxy.generator == .grpc { return ProxylessGRPC.snapshot(context) }
         var resources = ResourceSet()
         let scopes = EgressScope.scopes(for: context)
 
@@ -18,9 +19,14 @@ public enum ProxyTranslator {
         resources.add(.cluster, ClusterName.passthrough, OutboundClusters.passthrough)
         resources.add(.cluster, ClusterName.blackHole, OutboundClusters.blackHole)
 
-        for ingress in context.sidecar?.spec.ingress ?? [] {
-            InboundListeners.add(ingress, context: context, to: &resources)
+        // A gateway (router) listens only where Gateway resources say, which Trellis does not
+        // serve yet: like an istiod gateway without Gateway resources, it gets the clusters to
+        // route into the mesh and no listeners.
+        guard proxy.kind == .sidecar else {
+            credentials?.add(to: &resources)
+            return Snapshot(resources.resources)
         }
+        InboundListeners.add(context: context, to: &resources)
         for scope in scopes {
             scope.addListeners(context: context, to: &resources)
         }

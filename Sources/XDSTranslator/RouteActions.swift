@@ -47,10 +47,13 @@ enum RouteActions {
 
     /// Istio's retry translation: `attempts` counts retries after the first try; 0 disables
     /// retries; a user `retryOn` replaces the default list and its numbers become status codes.
+    /// With consistent hashing no retry avoids the previous host, the default policy included
+    /// (Istio's DefaultConsistentHashPolicy): the hashed endpoint is where the request belongs.
     static func retryPolicy(_ retry: HTTPRetry?, consistentHashing: Bool) -> Envoy_Config_Route_V3_RetryPolicy? {
-        guard let retry else { return RetryPolicies.istioDefault }
-        guard retry.attempts > 0 else { return nil }
         var policy = RetryPolicies.istioDefault
+        if consistentHashing { policy.retryHostPredicate = [] }
+        guard let retry else { return policy }
+        guard retry.attempts > 0 else { return nil }
         policy.numRetries = Google_Protobuf_UInt32Value(UInt32(retry.attempts))
         if let retryOn = retry.retryOn {
             var conditions: [String] = []
@@ -65,7 +68,6 @@ enum RouteActions {
             policy.retriableStatusCodes = codes
         }
         if let perTry = retry.perTryTimeout { policy.perTryTimeout = Google_Protobuf_Duration(perTry) }
-        if consistentHashing { policy.retryHostPredicate = [] }
         return policy
     }
 

@@ -29,6 +29,9 @@ enum RouteMatches {
         headers += request.withoutHeaders.keys.sorted().map { name in
             var matcher = header(name, request.withoutHeaders[name]!)
             matcher.invertMatch = true
+            // Envoy never matches a value matcher on a missing header, inverted or not; a
+            // request without the header must match `withoutHeaders`, so it counts as empty.
+            if case .stringMatch? = matcher.headerMatchSpecifier { matcher.treatMissingHeaderAsEmpty = true }
             return matcher
         }
         if let method = request.method { headers.append(header(":method", method)) }

@@ -5,13 +5,13 @@ import XDSCache
 enum SidecarScope {
     /// Istio: a Sidecar in the proxy's namespace whose selector matches its labels, else the
     /// namespace's Sidecar without selector, else the root namespace's one.
-    static func select(from sidecars: [Resource<Sidecar>], for proxy: Proxy) -> Resource<Sidecar>? {
+    static func select(from sidecars: [Resource<Sidecar>], for proxy: Proxy, rootNamespace: String) -> Resource<Sidecar>? {
         let local = sidecars.filter { $0.namespace == proxy.namespace }
         if let selected = local.first(where: { $0.spec.workloadSelector?.matches(proxy.labels) == true }) {
             return selected
         }
         if let namespaceWide = local.first(where: { $0.spec.workloadSelector == nil }) { return namespaceWide }
-        return sidecars.first { $0.namespace == TranslationContext.rootNamespace && $0.spec.workloadSelector == nil }
+        return sidecars.first { $0.namespace == rootNamespace && $0.spec.workloadSelector == nil }
     }
 
     /// Whether an egress `hosts` entry (`namespace/host`, `.` = the Sidecar's namespace,

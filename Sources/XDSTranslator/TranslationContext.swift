@@ -3,8 +3,6 @@ import XDSCache
 
 /// One proxy's view of the mesh: the services it may reach and the rules that apply to it.
 struct TranslationContext: Sendable {
-    /// Where mesh-wide defaults (Sidecar, DestinationRule, PeerAuthentication) live.
-    static let rootNamespace = "istio-system"
 
     let proxy: Proxy
     let config: MeshConfig
@@ -19,7 +17,7 @@ struct TranslationContext: Sendable {
         self.credentials = credentials
         self.config = config
         self.registry = ServiceRegistry(config)
-        self.sidecar = SidecarScope.select(from: config.sidecars, for: proxy)
+        self.sidecar = SidecarScope.select(from: config.sidecars, for: proxy, rootNamespace: config.rootNamespace)
     }
 
     /// What the proxy answers for hosts no service declares.
@@ -34,7 +32,8 @@ struct TranslationContext: Sendable {
         }
     }
 
-    /// The VirtualService (bound to the mesh) that covers a service host, oldest name first.
+    /// The VirtualService (bound to the mesh) that covers a service host: the first in
+    /// namespace/name order, where Istio takes the oldest (resources here have no creation time).
     func virtualService(for service: MeshService) -> Resource<VirtualService>? {
         config.virtualServices.first { resource in
             let spec = resource.spec

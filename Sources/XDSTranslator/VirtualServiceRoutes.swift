@@ -81,7 +81,9 @@ struct VirtualServiceRoutes {
         if let timeout = http.timeout { action.timeout = Google_Protobuf_Duration(timeout) }
         if let rewrite = http.rewrite { RouteActions.applyRewrite(rewrite, to: &action) }
         if let host = RouteActions.hostRewrite(http.headers?.request) { action.hostRewriteLiteral = host }
-        let hashPolicies = destinations.count == 1 ? context.hashPolicies(for: destinations[0].destination, port: port) : []
+        let hashPolicies =
+            destinations.count == 1
+            ? context.hashPolicies(for: destinations[0].destination, from: virtualService.namespace, listenerPort: port) : []
         action.hashPolicy = hashPolicies
         if let retry = RouteActions.retryPolicy(http.retries, consistentHashing: !hashPolicies.isEmpty) {
             action.retryPolicy = retry

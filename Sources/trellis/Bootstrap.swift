@@ -4,21 +4,31 @@ import Foundation
 
 struct Bootstrap: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write an Envoy bootstrap that gets its whole configuration from Trellis over ADS.",
+        abstract: "Write an Envoy (or proxyless gRPC) bootstrap that gets its whole configuration from Trellis over ADS.",
         discussion: """
             Node ids follow Istio: sidecar~IP~NAME.NAMESPACE~NAMESPACE.svc.cluster.local (router~... for \
             gateways). Metadata uses Istio's keys: NAMESPACE, LABELS (k=v,k2=v2 or a JSON object), \
-            SERVICE_ACCOUNT, INSTANCE_IPS, INTERCEPTION_MODE (REDIRECT or NONE), WORKLOAD_NAME.
+            SERVICE_ACCOUNT, INSTANCE_IPS, INTERCEPTION_MODE (REDIRECT or NONE), WORKLOAD_NAME. \
+            --format grpc writes the JSON a gRPC application names in GRPC_XDS_BOOTSTRAP to dial \
+            xds:///HOST:PORT (node metadata GENERATOR=grpc; no admin address).
             """)
 
-    @Option(name: .customLong("node-id"), help: "The Envoy node id.")
+    /// Which client reads the bootstrap.
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case envoy, grpc
+    }
+
+    @Option(name: .customLong("format"), help: "envoy (YAML for Envoy) or grpc (JSON for gRPC's xDS client).")
+    var format: Format = .envoy
+
+    @Option(name: .customLong("node-id"), help: "The node id, in Istio's form.")
     var nodeID: String
 
     @Option(name: .customLong("xds-address"), help: "HOST:PORT of the Trellis xDS server.")
     var xdsAddress: String = "127.0.0.1:15010"
 
-    @Option(name: .customLong("admin-address"), help: "HOST:PORT for Envoy's admin interface.")
-    var adminAddress: String
+    @Option(name: .customLong("admin-address"), help: "HOST:PORT for Envoy's admin interface (Envoy only).")
+    var adminAddress: String?
 
     @Option(name: .customLong("metadata"), help: "Node metadata KEY=VALUE (repeatable).")
     var metadata: [String] = []
@@ -34,8 +44,17 @@ struct Bootstrap: ParsableCommand {
 
     func validate() throws {
         _ = try parseAddress(xdsAddress, flag: "--xds-address")
-        _ = try parseAddress(adminAddress, flag: "--admin-address")
+        switch (format, adminAddress) {
+        case (.envoy, nil): throw ValidationError("--admin-address is required for an Envoy bootstrap")
+        case (.envoy, let address?): _ = try parseAddress(address, flag: "--admin-address")
+        case (.grpc, nil): break
+        case (.grpc, _?): throw ValidationError("--admin-address is for Envoy; a gRPC bootstrap has no admin interface")
+        }
         _ = try parsedMetadata()
+        if format == .grpc && (rootCertificate != nil || tokenFile != nil) {
+            throw ValidationError(
+                "--root-cert and --token are not supported with --format grpc: point gRPC clients at the plaintext --xds-address")
+        }
         guard (rootCertificate == nil) == (tokenFile == nil) else {
             throw ValidationError("--root-cert and --token go together (the secure xDS port needs both)")
         }
@@ -47,20 +66,29 @@ struct Bootstrap: ParsableCommand {
     }
 
     func run() throws {
-        let bootstrap = EnvoyBootstrap(
-            nodeID: nodeID,
-            xdsAddress: try parseAddress(xdsAddress, flag: "--xds-address"),
-            adminAddress: try parseAddress(adminAddress, flag: "--admin-address"),
-            metadata: try parsedMetadata(),
-            secure: try secureSettings())
-        let yaml = try bootstrap.yaml()
+        let text: String
+        switch format {
+        case .envoy:
+            text = try EnvoyBootstrap(
+                nodeID: nodeID,
+                xdsAddress: try parseAddress(xdsAddress, flag: "--xds-address"),
+                adminAddress: try parseAddress(adminAddress ?? "", flag: "--admin-address"),
+                metadata: try parsedMetadata(),
+                secure: try secureSettings()
+            ).yaml()
+        case .grpc:
+            text = try GRPCBootstrap(
+                nodeID: nodeID, xdsAddress: try parseAddress(xdsAddress, flag: "--xds-address"),
+                metadata: try parsedMetadata()
+            ).json()
+        }
         guard let output else {
-            print(yaml, terminator: "")
+            print(text, terminator: "")
             return
         }
         do {
             // The bootstrap may carry a token: readable by its owner only.
-            try yaml.write(toFile: output, atomically: true, encoding: .utf8)
+            try text.write(toFile: output, atomically: true, encoding: .utf8)
             try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: output)
         } catch {
             failAndExit("cannot write '\(output)': \((error as NSError).localizedDescription)")

@@ -29,6 +29,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("ca-dir"), help: "Plug-in CA: ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem (like Istio's cacerts).")
     var caDirectory: String?
 
+    @Option(name: .customLong("root-namespace"), help: "Istio's mesh root namespace: its Sidecar, DestinationRule, PeerAuthentication and AuthorizationPolicy apply mesh-wide.")
+    var rootNamespace: String = MeshConfig.defaultRootNamespace
+
     @Flag(name: .customLong("insecure-dev-identities"), help: "Give proxies on the plaintext port certificates for the identity they claim (development only).")
     var insecureDevIdentities = false
 
@@ -39,6 +42,9 @@ struct Serve: AsyncParsableCommand {
         _ = try parseAddress(xdsAddress, flag: "--xds-address")
         _ = try parseAddress(secureXDSAddress, flag: "--secure-xds-address")
         _ = try parseDuration(workloadCertTTL, flag: "--workload-cert-ttl")
+        guard !rootNamespace.isEmpty, rootNamespace.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) else {
+            throw ValidationError("--root-namespace '\(rootNamespace)' must be a namespace name (lowercase letters, digits, '-')")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
@@ -54,7 +60,7 @@ struct Serve: AsyncParsableCommand {
             secureXDSAddress: try parseAddress(secureXDSAddress, flag: "--secure-xds-address"),
             trustDomain: trustDomain,
             workloadCertificateLifetime: try parseDuration(workloadCertTTL, flag: "--workload-cert-ttl"),
-            pluginCADirectory: caDirectory, insecureDevIdentities: insecureDevIdentities)
+            pluginCADirectory: caDirectory, insecureDevIdentities: insecureDevIdentities, rootNamespace: rootNamespace)
         do {
             try await ControlPlaneServer(options: options, logger: logger).run()
         } catch let error as ControlPlaneError {

@@ -25,7 +25,8 @@ struct GoldenTests {
         let result = ConfigLoader.load([ConfigFile(path: input.lastPathComponent, contents: yaml)])
         let errors = result.diagnostics.filter { $0.severity == .error }
         #expect(errors.isEmpty, "input must be valid: \(errors)")
-        let snapshot = ProxyTranslator.snapshot(result.config, for: try GoldenProxy.parse(yaml))
+        let snapshot = ProxyTranslator.snapshot(
+            result.config, for: try GoldenProxy.parse(yaml), credentials: GoldenProxy.credentials(yaml))
         let actual = try GoldenRendering.json(snapshot)
 
         let expectedURL = Self.directory.appendingPathComponent(name + ".json")
@@ -43,7 +44,8 @@ struct GoldenTests {
             let input = Self.directory.appendingPathComponent(name + ".yaml")
             let yaml = try String(contentsOf: input, encoding: .utf8)
             let result = ConfigLoader.load([ConfigFile(path: name, contents: yaml)])
-            let snapshot = ProxyTranslator.snapshot(result.config, for: try GoldenProxy.parse(yaml))
+            let snapshot = ProxyTranslator.snapshot(
+                result.config, for: try GoldenProxy.parse(yaml), credentials: GoldenProxy.credentials(yaml))
             #expect(snapshot.danglingClusterReferences.isEmpty, "\(name): \(snapshot.danglingClusterReferences)")
             for cluster in snapshot.resources(.cluster).values {
                 let decoded = try Envoy_Config_Cluster_V3_Cluster(serializedBytes: cluster.body.value)
@@ -56,9 +58,20 @@ struct GoldenTests {
 }
 
 /// The proxy a golden case translates for, from its `# proxy: key=value ...` line:
-/// `namespace`, `interception` (REDIRECT or NONE), `labels` (a:b,c:d), `ip`.
+/// `namespace`, `interception` (REDIRECT or NONE), `labels` (a:b,c:d), `ip`, `serviceAccount`, `kind`,
+/// `mtls=true` for a proxy with a proven identity (placeholder certificates), and
+/// `generator=grpc` for a proxyless gRPC client.
 enum GoldenProxy {
     struct Missing: Error {}
+
+    static func credentials(_ yaml: String) -> ProxyCredentials? {
+        guard let line = yaml.split(separator: "\n").first(where: { $0.hasPrefix("# proxy:") }),
+            line.split(separator: " ").contains("mtls=true")
+        else { return nil }
+        return ProxyCredentials(
+            trustDomain: "cluster.local", certificateChainPEM: "CERTIFICATE CHAIN", privateKeyPEM: "PRIVATE KEY",
+            rootCertificatePEM: "ROOT CERTIFICATE")
+    }
 
     static func parse(_ yaml: String) throws -> Proxy {
         guard let line = yaml.split(separator: "\n").first(where: { $0.hasPrefix("# proxy:") }) else { throw Missing() }
@@ -70,6 +83,9 @@ enum GoldenProxy {
             case "namespace": proxy.namespace = parts[1]
             case "interception": proxy.interceptionMode = Proxy.InterceptionMode(rawValue: parts[1]) ?? .none
             case "ip": proxy.ipAddresses = [parts[1]]
+            case "generator": proxy.generator = Proxy.Generator(rawValue: parts[1]) ?? .envoy
+            case "serviceAccount": proxy.serviceAccount = parts[1]
+            case "kind": proxy.kind = Proxy.Kind(rawValue: parts[1]) ?? .sidecar
             case "labels":
                 for label in parts[1].split(separator: ",") {
                     let kv = label.split(separator: ":", maxSplits: 1).map(String.init)
@@ -101,6 +117,7 @@ enum GoldenRendering {
         Envoy_Extensions_TransportSockets_Tls_V3_DownstreamTlsContext.self,
         Envoy_Extensions_TransportSockets_Tls_V3_Secret.self,
         Envoy_Extensions_Filters_Http_Rbac_V3_RBAC.self,
+        Envoy_Extensions_Filters_Http_Rbac_V3_RBACPerRoute.self,
         Envoy_Extensions_Filters_Network_Rbac_V3_RBAC.self,
     ]
 

@@ -97,6 +97,15 @@ public nonisolated struct Envoy_Config_Listener_V3_Listener: @unchecked Sendable
   /// Clears the value of `bindToPort`. Subsequent reads from it will return its default value.
   public mutating func clearBindToPort() {_uniqueStorage()._bindToPort = nil}
 
+  public var apiListener: Envoy_Config_Listener_V3_ApiListener {
+    get {_storage._apiListener ?? Envoy_Config_Listener_V3_ApiListener()}
+    set {_uniqueStorage()._apiListener = newValue}
+  }
+  /// Returns true if `apiListener` has been explicitly set.
+  public var hasApiListener: Bool {_storage._apiListener != nil}
+  /// Clears the value of `apiListener`. Subsequent reads from it will return its default value.
+  public mutating func clearApiListener() {_uniqueStorage()._apiListener = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -110,7 +119,7 @@ fileprivate nonisolated let _protobuf_package = "envoy.config.listener.v3"
 
 nonisolated extension Envoy_Config_Listener_V3_Listener: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Listener"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}address\0\u{3}filter_chains\0\u{3}use_original_dst\0\u{4}\u{5}listener_filters\0\u{4}\u{6}listener_filters_timeout\0\u{3}traffic_direction\0\u{3}continue_on_listener_filters_timeout\0\u{4}\u{8}default_filter_chain\0\u{3}bind_to_port\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}address\0\u{3}filter_chains\0\u{3}use_original_dst\0\u{4}\u{5}listener_filters\0\u{4}\u{6}listener_filters_timeout\0\u{3}traffic_direction\0\u{3}continue_on_listener_filters_timeout\0\u{4}\u{2}api_listener\0\u{4}\u{6}default_filter_chain\0\u{3}bind_to_port\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -123,6 +132,7 @@ nonisolated extension Envoy_Config_Listener_V3_Listener: SwiftProtobuf.Message, 
     var _continueOnListenerFiltersTimeout: Bool = false
     var _trafficDirection: Envoy_Config_Core_V3_TrafficDirection = .unspecified
     var _bindToPort: SwiftProtobuf.Google_Protobuf_BoolValue? = nil
+    var _apiListener: Envoy_Config_Listener_V3_ApiListener? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -143,6 +153,7 @@ nonisolated extension Envoy_Config_Listener_V3_Listener: SwiftProtobuf.Message, 
       _continueOnListenerFiltersTimeout = source._continueOnListenerFiltersTimeout
       _trafficDirection = source._trafficDirection
       _bindToPort = source._bindToPort
+      _apiListener = source._apiListener
     }
   }
 
@@ -169,6 +180,7 @@ nonisolated extension Envoy_Config_Listener_V3_Listener: SwiftProtobuf.Message, 
         case 15: try { try decoder.decodeSingularMessageField(value: &_storage._listenerFiltersTimeout) }()
         case 16: try { try decoder.decodeSingularEnumField(value: &_storage._trafficDirection) }()
         case 17: try { try decoder.decodeSingularBoolField(value: &_storage._continueOnListenerFiltersTimeout) }()
+        case 19: try { try decoder.decodeSingularMessageField(value: &_storage._apiListener) }()
         case 25: try { try decoder.decodeSingularMessageField(value: &_storage._defaultFilterChain) }()
         case 26: try { try decoder.decodeSingularMessageField(value: &_storage._bindToPort) }()
         default: break
@@ -207,6 +219,9 @@ nonisolated extension Envoy_Config_Listener_V3_Listener: SwiftProtobuf.Message, 
       if _storage._continueOnListenerFiltersTimeout != false {
         try visitor.visitSingularBoolField(value: _storage._continueOnListenerFiltersTimeout, fieldNumber: 17)
       }
+      try { if let v = _storage._apiListener {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 19)
+      } }()
       try { if let v = _storage._defaultFilterChain {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 25)
       } }()
@@ -232,6 +247,7 @@ nonisolated extension Envoy_Config_Listener_V3_Listener: SwiftProtobuf.Message, 
         if _storage._continueOnListenerFiltersTimeout != rhs_storage._continueOnListenerFiltersTimeout {return false}
         if _storage._trafficDirection != rhs_storage._trafficDirection {return false}
         if _storage._bindToPort != rhs_storage._bindToPort {return false}
+        if _storage._apiListener != rhs_storage._apiListener {return false}
         return true
       }
       if !storagesAreEqual {return false}

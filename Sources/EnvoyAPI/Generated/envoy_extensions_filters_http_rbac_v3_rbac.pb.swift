@@ -43,6 +43,27 @@ public nonisolated struct Envoy_Extensions_Filters_Http_Rbac_V3_RBAC: Sendable {
   fileprivate var _rules: Envoy_Config_Rbac_V3_RBAC? = nil
 }
 
+public nonisolated struct Envoy_Extensions_Filters_Http_Rbac_V3_RBACPerRoute: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rbac: Envoy_Extensions_Filters_Http_Rbac_V3_RBAC {
+    get {_rbac ?? Envoy_Extensions_Filters_Http_Rbac_V3_RBAC()}
+    set {_rbac = newValue}
+  }
+  /// Returns true if `rbac` has been explicitly set.
+  public var hasRbac: Bool {self._rbac != nil}
+  /// Clears the value of `rbac`. Subsequent reads from it will return its default value.
+  public mutating func clearRbac() {self._rbac = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _rbac: Envoy_Extensions_Filters_Http_Rbac_V3_RBAC? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "envoy.extensions.filters.http.rbac.v3"
@@ -76,6 +97,40 @@ nonisolated extension Envoy_Extensions_Filters_Http_Rbac_V3_RBAC: SwiftProtobuf.
 
   public static func ==(lhs: Envoy_Extensions_Filters_Http_Rbac_V3_RBAC, rhs: Envoy_Extensions_Filters_Http_Rbac_V3_RBAC) -> Bool {
     if lhs._rules != rhs._rules {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Envoy_Extensions_Filters_Http_Rbac_V3_RBACPerRoute: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RBACPerRoute"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\u{2}rbac\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._rbac) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._rbac {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Envoy_Extensions_Filters_Http_Rbac_V3_RBACPerRoute, rhs: Envoy_Extensions_Filters_Http_Rbac_V3_RBACPerRoute) -> Bool {
+    if lhs._rbac != rhs._rbac {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -10,6 +10,11 @@ public struct MeshConfig: Sendable, Equatable {
     public var sidecars: [Resource<Sidecar>]
     public var peerAuthentications: [Resource<PeerAuthentication>]
     public var authorizationPolicies: [Resource<AuthorizationPolicy>]
+    /// Istio's mesh-wide `rootNamespace`: a Sidecar, DestinationRule, PeerAuthentication or
+    /// AuthorizationPolicy there applies to the whole mesh. A setting of the server, not a resource.
+    public var rootNamespace = MeshConfig.defaultRootNamespace
+
+    public static let defaultRootNamespace = "istio-system"
 
     public init() {
         self.init(serviceEntries: [])

@@ -22,6 +22,16 @@ enum SecurityValidation {
             CommonChecks.checkSelector(selector.labels, at: "spec.selector.matchLabels", report)
         }
         switch policy.action {
+        case .custom, .audit:
+            // Istio hands CUSTOM to an external authorizer and AUDIT to a logging provider;
+            // Trellis has neither, and a policy that silently did nothing would be worse.
+            report.error(
+                "spec.action",
+                "not supported yet: action \(policy.action.rawValue) (Trellis has no \(policy.action == .custom ? "external authorization" : "audit logging") providers); use ALLOW or DENY")
+        default:
+            break
+        }
+        switch policy.action {
         case .custom:
             if policy.rules.isEmpty {
                 report.error("spec.rules", "CUSTOM action without `rules` is meaningless as it will never be triggered, add an empty rule `{}` if you want it be triggered for every request")

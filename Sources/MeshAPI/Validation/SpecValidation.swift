@@ -6,8 +6,12 @@ enum SpecValidation {
         case .serviceEntry(let spec): ServiceEntryValidation.validate(spec, key: key, report)
         case .workloadEntry(let spec): WorkloadValidation.validate(spec, report)
         case .workloadGroup(let spec): WorkloadValidation.validate(spec, report)
-        case .virtualService(let spec): VirtualServiceValidation.validate(spec, key: key, report)
-        case .destinationRule(let spec): DestinationRuleValidation.validate(spec, key: key, report)
+        case .virtualService(let spec):
+            VirtualServiceValidation.validate(spec, key: key, report)
+            TranslationLimits.check(spec, report)
+        case .destinationRule(let spec):
+            DestinationRuleValidation.validate(spec, key: key, report)
+            TranslationLimits.check(spec, report)
         case .gateway(let spec): GatewayValidation.validate(spec, key: key, report)
         case .sidecar(let spec): SidecarValidation.validate(spec, key: key, report)
         case .peerAuthentication(let spec): SecurityValidation.validate(spec, report)

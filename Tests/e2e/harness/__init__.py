@@ -36,6 +36,35 @@ __all__ = [
     "trellis_binary",
     "wait_until",
 ]
+from .istio import (  # noqa: E402 - Istio resource builders for routing tests
+    destination,
+    destination_rule,
+    mesh_service,
+    port,
+    sidecar,
+    virtual_service,
+    workload,
+)
+from .tcp import TcpEcho, tcp_exchange, tcp_first_line, tcp_send, tls_client_hello  # noqa: E402
+from .traffic import BackgroundTraffic, Outcome, http_request  # noqa: E402
+
+__all__ += [
+    "BackgroundTraffic",
+    "Outcome",
+    "TcpEcho",
+    "destination",
+    "destination_rule",
+    "http_request",
+    "mesh_service",
+    "port",
+    "sidecar",
+    "tcp_exchange",
+    "tcp_first_line",
+    "tcp_send",
+    "tls_client_hello",
+    "virtual_service",
+    "workload",
+]
 from .ads import AdsClient, discovery_request  # noqa: E402 - grpc is only needed by the ADS tests
 
 __all__ += ["AdsClient", "discovery_request"]

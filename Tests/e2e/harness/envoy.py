@@ -4,7 +4,7 @@ import itertools
 import json
 import os
 from pathlib import Path
-from typing import Callable, Dict, Optional, Set, Tuple, TypeVar
+from typing import Callable, Dict, Optional, Sequence, Set, Tuple, TypeVar
 
 from .httpclient import admin_get
 from .paths import envoy_binary, trellis_binary
@@ -34,10 +34,12 @@ def write_bootstrap(
     admin_address: str,
     metadata: Dict[str, str],
     binary: Optional[Path] = None,
+    extra_args: Sequence[str] = (),
 ) -> Path:
     args = ["bootstrap", "--node-id", node, "--xds-address", xds_address, "--admin-address", admin_address]
     for key, value in metadata.items():
         args += ["--metadata", f"{key}={value}"]
+    args += [str(a) for a in extra_args]
     args += ["--output", str(path)]
     result = run_trellis(args, binary=binary)
     assert result.returncode == 0, f"trellis {' '.join(args)} exited {result.returncode}: {result.stderr}"
@@ -61,7 +63,9 @@ class Envoy(ManagedProcess):
         concurrency: int = 2,
         trellis: Optional[Path] = None,
         binary: Optional[Path] = None,
+        bootstrap_args: Sequence[str] = (),
     ):
+        """`bootstrap_args` go to `trellis bootstrap` as they are (e.g. --root-cert/--token)."""
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.ip = ip or loopback_address()
@@ -81,7 +85,7 @@ class Envoy(ManagedProcess):
         node_metadata.update(metadata or {})
         self.bootstrap_path = write_bootstrap(
             self.workdir / "bootstrap.yaml", self.node_id, xds_address, self.admin_address, node_metadata,
-            binary=trellis,
+            binary=trellis, extra_args=bootstrap_args,
         )
         # --disable-hot-restart: no shared memory, so Envoys cannot clash; the base id is then
         # unused, but a distinct one costs nothing if someone drops the flag.
@@ -200,3 +204,12 @@ class Envoy(ManagedProcess):
                     hosts.add(f"{socket['address']}:{socket['port_value']}")
                 return hosts
         raise AssertionError(f"{self.name}: no cluster {cluster!r} in /clusters")
+
+    def certificates(self) -> list:
+        """/certs: the certificate chains Envoy uses now, each a list of {serial_number,
+        subject_alt_names, ...} (leaf first). Trust anchors (ca_cert) are left out."""
+        return [
+            entry.get("cert_chain", [])
+            for entry in self.admin_json("/certs").get("certificates", [])
+            if entry.get("cert_chain")
+        ]

@@ -1,3 +1,4 @@
+import Foundation
 import MeshAPI
 import Testing
 
@@ -109,13 +110,26 @@ import Testing
         #expect(result.warnings(at: "spec.http[0].route").first?.message.contains("weights sum to 90, not 100") == true)
     }
 
-    @Test func keysDefinedTwiceRejectEveryCopy() {
+    @Test func theLastDefinitionOfAKeyIsServedAndEarlierOnesWarned() {
+        let shadowed = Self.reviewsRule.replacingOccurrences(of: "name: v1", with: "name: old")
         let result = ConfigLoader.load([
-            ConfigFile(path: "a.yaml", contents: Self.reviewsRule),
+            ConfigFile(path: "a.yaml", contents: shadowed),
             ConfigFile(path: "b.yaml", contents: Self.reviewsRule),
         ])
-        #expect(result.errors.map(\.source.file) == ["a.yaml", "b.yaml"])
-        #expect(result.errors[1].message.contains("defined more than once (first at a.yaml:1)"))
+        #expect(result.errors.isEmpty, "\(result.errors.map(\.description))")
+        let warnings = result.diagnostics.filter { $0.field == "metadata.name" }
+        #expect(warnings.map(\.source.file) == ["a.yaml"])
+        #expect(warnings.first?.message.contains("defined again at b.yaml:") == true)
+        #expect(result.config.destinationRules.map { $0.spec.subsets.map(\.name) } == [["v1", "v2"]])
+    }
+
+    @Test func aBrokenLastDefinitionRejectsTheKeyEvenAfterAGoodOne() {
+        let broken = Self.reviewsRule.replacingOccurrences(of: "host: reviews", with: "host: ''")
+        let result = ConfigLoader.load([
+            ConfigFile(path: "a.yaml", contents: Self.reviewsRule),
+            ConfigFile(path: "b.yaml", contents: broken),
+        ])
+        #expect(result.errors.map(\.source.file) == ["b.yaml"])
         #expect(result.rejected == [ResourceKey(kind: .destinationRule, namespace: "default", name: "reviews")])
         #expect(result.config.destinationRules.isEmpty)
     }

@@ -2,9 +2,11 @@ import Yams
 
 /// Loads Istio YAML into a validated `MeshConfig`. Each document is parsed, decoded and
 /// validated on its own; then checks that need the whole set run (subsets named by routes,
-/// hosts no ServiceEntry declares, keys defined twice). A resource with any error is left out
-/// of the config and its key listed in `rejected`. Never throws for bad content: every problem
-/// becomes a diagnostic with its file and line.
+/// hosts no ServiceEntry declares). A key defined more than once is served from its last
+/// definition in file order, as `kubectl apply -f DIR` would leave it; the earlier ones get a
+/// warning. A resource whose definition has any error is left out of the config and its key
+/// listed in `rejected`. Never throws for bad content: every problem becomes a diagnostic with
+/// its file and line.
 public enum ConfigLoader {
     public static func load(_ files: [ConfigFile]) -> LoadResult {
         var documents: [LoadedDocument] = []
@@ -16,12 +18,12 @@ public enum ConfigLoader {
                 contexts += used
             }
         }
+        let definitions = lastDefinitions(contexts)
+        documents.removeAll { definitions[$0.decoded.key] !== $0.context }
         CrossResourceValidation.validate(documents)
 
         var rejected = Set<ResourceKey>()
-        for context in contexts where context.hasErrors {
-            if let key = context.key { rejected.insert(key) }
-        }
+        for (key, context) in definitions where context.hasErrors { rejected.insert(key) }
         var builder = ConfigBuilder()
         for document in documents where !rejected.contains(document.decoded.key) {
             builder.add(document.decoded)
@@ -30,6 +32,23 @@ public enum ConfigLoader {
             (a.element.source.file, a.element.source.line, a.offset) < (b.element.source.file, b.element.source.line, b.offset)
         }.map(\.element)
         return LoadResult(config: builder.config, diagnostics: diagnostics, rejected: rejected)
+    }
+
+    /// The context that defines each key: its last document. Earlier ones are told they are
+    /// shadowed (and are neither served nor checked against the rest of the set).
+    private static func lastDefinitions(_ contexts: [DocumentContext]) -> [ResourceKey: DocumentContext] {
+        var last: [ResourceKey: DocumentContext] = [:]
+        for context in contexts {
+            if let key = context.key { last[key] = context }
+        }
+        for context in contexts {
+            guard let key = context.key, let definition = last[key], definition !== context else { continue }
+            context.warning(
+                "metadata.name",
+                "\(key) is defined again at \(definition.file):\(definition.line(of: "metadata.name")); "
+                    + "the later definition is the one served")
+        }
+        return last
     }
 
     /// Reads files and directories (recursively, `*.yaml` and `*.yml`, in path order) and loads

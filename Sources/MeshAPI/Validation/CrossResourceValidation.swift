@@ -1,9 +1,8 @@
-/// Checks that need the whole config set: resources defined twice, routes to subsets that the
+/// Checks that need the whole config set (one definition per key): routes to subsets that the
 /// host's DestinationRule does not define, and hosts that no ServiceEntry declares (only a
 /// warning: Kubernetes services are not in the set).
 enum CrossResourceValidation {
     static func validate(_ documents: [LoadedDocument]) {
-        checkDuplicateKeys(documents)
         let rules = RulesByHost(documents)
         let registry = ServiceHosts(documents)
         for document in documents {
@@ -32,23 +31,6 @@ enum CrossResourceValidation {
 
     private static func unknownHostMessage(_ host: String) -> String {
         "host \"\(host)\" is not declared by any ServiceEntry in this config (fine if it is a Kubernetes service)"
-    }
-
-    /// Every copy of a key is rejected: which one the user meant is a guess a server must not make.
-    private static func checkDuplicateKeys(_ documents: [LoadedDocument]) {
-        var first: [ResourceKey: LoadedDocument] = [:]
-        for document in documents {
-            let key = document.decoded.key
-            if let original = first[key] {
-                document.context.error(
-                    "metadata.name",
-                    "\(key) is defined more than once (first at \(original.decoded.source)); every copy is rejected")
-                original.context.error(
-                    "metadata.name", "\(key) is defined again at \(document.decoded.source); every copy is rejected")
-            } else {
-                first[key] = document
-            }
-        }
     }
 
     /// A subset must be defined by the DestinationRule for the host, when the set has one. Rules

@@ -10,8 +10,11 @@ enum ClusterLoadAssignments {
     static func assignment(
         name: String, service: MeshService, port: ServicePort, subsetLabels: [String: String] = [:]
     ) -> Assignment {
+        // An endpoint with only a `network` is reachable through that network's gateway alone,
+        // which Trellis does not configure (validation warns); Istio without network gateways
+        // leaves it out too.
         let endpoints = service.endpoints.filter { endpoint in
-            subsetLabels.allSatisfy { endpoint.labels[$0.key] == $0.value }
+            !endpoint.address.isEmpty && subsetLabels.allSatisfy { endpoint.labels[$0.key] == $0.value }
         }
         var byLocality: [String: [Envoy_Config_Endpoint_V3_LbEndpoint]] = [:]
         for endpoint in endpoints {
@@ -21,7 +24,7 @@ enum ClusterLoadAssignments {
             lbEndpoint.endpoint = host
             lbEndpoint.healthStatus = .healthy
             lbEndpoint.loadBalancingWeight = Google_Protobuf_UInt32Value(max(endpoint.weight ?? 1, 1))
-            if let tlsMode = endpoint.labels[MeshEndpoint.tlsModeLabel] {
+            if let tlsMode = endpoint.tlsMode {
                 var match = Google_Protobuf_Struct()
                 match.fields["tlsMode"] = Google_Protobuf_Value(stringValue: tlsMode)
                 lbEndpoint.metadata.filterMetadata["envoy.transport_socket_match"] = match
@@ -40,10 +43,7 @@ enum ClusterLoadAssignments {
                 if parts.count > 2 { value.subZone = parts[2] }
                 group.locality = value
             }
-            group.lbEndpoints = byLocality[locality]!.sorted {
-                ($0.endpoint.address.socketAddress.address, $0.endpoint.address.socketAddress.portValue)
-                    < ($1.endpoint.address.socketAddress.address, $1.endpoint.address.socketAddress.portValue)
-            }
+            group.lbEndpoints = byLocality[locality]!.sorted { sortKey($0.endpoint.address) < sortKey($1.endpoint.address) }
             group.loadBalancingWeight = Google_Protobuf_UInt32Value(
                 group.lbEndpoints.reduce(0) { $0 + $1.loadBalancingWeight.value })
             return group
@@ -51,7 +51,14 @@ enum ClusterLoadAssignments {
         return assignment
     }
 
-    /// A DNS service without endpoints resolves its own host name.
+    /// Socket addresses by address and port; Unix sockets (`pipe`, no port) by path.
+    private static func sortKey(_ address: Envoy_Config_Core_V3_Address) -> (String, UInt32) {
+        if case .pipe(let pipe)? = address.address { return ("unix://" + pipe.path, 0) }
+        return (address.socketAddress.address, address.socketAddress.portValue)
+    }
+
+    /// A DNS service without endpoints resolves its own host name, at the service port's
+    /// `targetPort` when it has one (Istio's hostname endpoint).
     static func dnsAssignment(name: String, host: String, port: UInt32) -> Assignment {
         var endpoint = Envoy_Config_Endpoint_V3_LbEndpoint()
         var target = Envoy_Config_Endpoint_V3_Endpoint()

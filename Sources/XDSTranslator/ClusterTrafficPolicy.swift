@@ -4,14 +4,20 @@ import XDSCache
 import SwiftProtobuf
 
 /// Applies a DestinationRule traffic policy to a cluster (cluster_traffic_policy.go in Istio).
+/// TLS comes last: whether it offers `h2` by ALPN depends on the protocol the pool settled on.
 enum ClusterTrafficPolicy {
     typealias Cluster = Envoy_Config_Cluster_V3_Cluster
 
-    static func apply(_ policy: TrafficPolicy.PortTrafficPolicy, to cluster: inout Cluster, http2: Bool) {
+    static func apply(
+        _ policy: TrafficPolicy.PortTrafficPolicy, to cluster: inout Cluster, http2: Bool,
+        serviceSubjectAltNames: [String]
+    ) {
         if let balancer = policy.loadBalancer { applyLoadBalancer(balancer, to: &cluster) }
         if let pool = policy.connectionPool { applyConnectionPool(pool, to: &cluster, http2: http2) }
         if let outlier = policy.outlierDetection { applyOutlierDetection(outlier, to: &cluster) }
-        if let tls = policy.tls { applyTLS(tls, to: &cluster) }
+        if let tls = policy.tls {
+            UpstreamTLS.apply(tls, serviceSubjectAltNames: serviceSubjectAltNames, to: &cluster)
+        }
     }
 
     static func applyLoadBalancer(_ balancer: LoadBalancerSettings, to cluster: inout Cluster) {
@@ -25,14 +31,41 @@ enum ClusterTrafficPolicy {
             return
         }
         switch balancer.simple {
-        case .roundRobin?: cluster.lbPolicy = .roundRobin
+        case .roundRobin?:
+            cluster.lbPolicy = .roundRobin
+            if let warmup = balancer.warmup {
+                var config = Cluster.RoundRobinLbConfig()
+                config.slowStartConfig = slowStart(warmup)
+                cluster.roundRobinLbConfig = config
+            }
         case .random?: cluster.lbPolicy = .random
         case .passthrough?:
             cluster.type = .originalDst
             cluster.lbPolicy = .clusterProvided
             cluster.clearEdsClusterConfig()
-        default: cluster.lbPolicy = .leastRequest
+        default:
+            cluster.lbPolicy = .leastRequest
+            if let warmup = balancer.warmup {
+                var config = Cluster.LeastRequestLbConfig()
+                config.slowStartConfig = slowStart(warmup)
+                cluster.leastRequestLbConfig = config
+            }
         }
+    }
+
+    /// Istio's setWarmup: Envoy's defaults written out (linear ramp from 10%). Envoy requires a
+    /// runtime key for the aggression; none is set in Trellis' bootstraps, so the value given wins.
+    static func slowStart(_ warmup: WarmupConfiguration) -> Cluster.SlowStartConfig {
+        var config = Cluster.SlowStartConfig()
+        config.slowStartWindow = Google_Protobuf_Duration(warmup.duration)
+        var aggression = Envoy_Config_Core_V3_RuntimeDouble()
+        aggression.defaultValue = warmup.aggression ?? 1
+        aggression.runtimeKey = "trellis.slow_start.aggression"
+        config.aggression = aggression
+        var minimum = Envoy_Type_V3_Percent()
+        minimum.value = warmup.minimumPercent ?? 10
+        config.minWeightPercent = minimum
+        return config
     }
 
     /// Only positive values narrow Istio's wide-open circuit breakers.
@@ -61,9 +94,10 @@ enum ClusterTrafficPolicy {
     }
 
     /// Connection-level HTTP settings (Istio's applyConnectionPool and applyH2Upgrade): requests
-    /// per connection, idle timeout, HTTP/2 stream limit, and which protocol the upstream speaks
-    /// (h2UpgradePolicy UPGRADE: HTTP/2; useClientProtocol: whatever the downstream spoke).
-    /// These options mean nothing to a TCP proxy, so a TCP cluster may carry them harmlessly.
+    /// per connection, idle timeout, HTTP/2 stream limit and PING keepalive, and which protocol
+    /// the upstream speaks (h2UpgradePolicy UPGRADE: HTTP/2; useClientProtocol: whatever the
+    /// downstream spoke). These options mean nothing to a TCP proxy, so a TCP cluster may carry
+    /// them harmlessly.
     static func applyHTTPProtocolOptions(
         _ http: ConnectionPoolSettings.HTTPSettings?, to cluster: inout Cluster, http2: Bool
     ) {
@@ -72,7 +106,11 @@ enum ClusterTrafficPolicy {
         let streams = http.maxConcurrentStreams ?? 0
         let useClientProtocol = http.useClientProtocol == true
         let upgrade = http.h2UpgradePolicy == .upgrade && !http2
-        guard perConnection > 0 || http.idleTimeout != nil || streams > 0 || useClientProtocol || upgrade else { return }
+        // PINGs are HTTP/2 frames: an HTTP/1.1 upstream has nothing to send them on.
+        let keepAlive = http.http2KeepAlive.flatMap { http2 || upgrade || useClientProtocol ? $0 : nil }
+        guard perConnection > 0 || http.idleTimeout != nil || streams > 0 || useClientProtocol || upgrade
+            || keepAlive != nil
+        else { return }
 
         var options = Envoy_Extensions_Upstreams_Http_V3_HttpProtocolOptions()
         if perConnection > 0 || http.idleTimeout != nil {
@@ -83,6 +121,12 @@ enum ClusterTrafficPolicy {
         }
         var http2Options = Envoy_Config_Core_V3_Http2ProtocolOptions()
         if streams > 0 { http2Options.maxConcurrentStreams = Google_Protobuf_UInt32Value(UInt32(streams)) }
+        if let keepAlive {
+            var settings = Envoy_Config_Core_V3_KeepaliveSettings()
+            if let interval = keepAlive.interval { settings.interval = Google_Protobuf_Duration(interval) }
+            if let timeout = keepAlive.timeout { settings.timeout = Google_Protobuf_Duration(timeout) }
+            http2Options.connectionKeepalive = settings
+        }
         if useClientProtocol {
             var downstream = Envoy_Extensions_Upstreams_Http_V3_HttpProtocolOptions.UseDownstreamHttpConfig()
             downstream.httpProtocolOptions = Envoy_Config_Core_V3_Http1ProtocolOptions()
@@ -129,35 +173,24 @@ enum ClusterTrafficPolicy {
         threshold.value = Double(max(outlier.minHealthPercent ?? 0, 0))
         cluster.commonLbConfig.healthyPanicThreshold = threshold
     }
-
-    /// SIMPLE originates TLS, verified with a CA file on the proxy's host; ISTIO_MUTUAL needs the
-    /// mesh CA and is applied by the mTLS translation.
-    static func applyTLS(_ tls: ClientTLSSettings, to cluster: inout Cluster) {
-        guard tls.mode == .simple else { return }
-        var context = Envoy_Extensions_TransportSockets_Tls_V3_UpstreamTlsContext()
-        if let sni = tls.sni { context.sni = sni }
-        var common = Envoy_Extensions_TransportSockets_Tls_V3_CommonTlsContext()
-        if tls.insecureSkipVerify != true, let ca = tls.caCertificates {
-            var validation = Envoy_Extensions_TransportSockets_Tls_V3_CertificateValidationContext()
-            var source = Envoy_Config_Core_V3_DataSource()
-            source.filename = ca
-            validation.trustedCa = source
-            validation.matchTypedSubjectAltNames = tls.subjectAltNames.map { san in
-                var matcher = Envoy_Extensions_TransportSockets_Tls_V3_SubjectAltNameMatcher()
-                matcher.sanType = .dns
-                matcher.matcher.exact = san
-                return matcher
-            }
-            common.combinedValidationContext.defaultValidationContext = validation
-        }
-        context.commonTlsContext = common
-        var socket = Envoy_Config_Core_V3_TransportSocket()
-        socket.name = "envoy.transport_sockets.tls"
-        socket.typedConfig = packed(context)
-        cluster.transportSocket = socket
-    }
 }
 
 enum HTTPProtocolOptions {
+    typealias Options = Envoy_Extensions_Upstreams_Http_V3_HttpProtocolOptions
+
     static let key = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+
+    /// The options a cluster carries so far, to amend; nil when it has none.
+    static func of(_ cluster: Envoy_Config_Cluster_V3_Cluster) -> Options? {
+        guard let any = cluster.typedExtensionProtocolOptions[key] else { return nil }
+        return try? Options(serializedBytes: any.value)
+    }
+
+    /// Whether the cluster speaks HTTP/2 to its upstream whatever the downstream spoke.
+    static func isHTTP2(_ cluster: Envoy_Config_Cluster_V3_Cluster) -> Bool {
+        guard case .explicitHTTPConfig(let explicit)? = of(cluster)?.upstreamProtocolOptions,
+            case .http2ProtocolOptions? = explicit.protocolConfig
+        else { return false }
+        return true
+    }
 }

@@ -88,6 +88,10 @@ extension TranslationContext {
             var value = Envoy_Config_Route_V3_RouteAction.HashPolicy.ConnectionProperties()
             value.sourceIp = true
             policy.connectionProperties = value
+        } else if let parameter = hash.httpQueryParameterName {
+            var value = Envoy_Config_Route_V3_RouteAction.HashPolicy.QueryParameter()
+            value.name = parameter
+            policy.queryParameter = value
         } else {
             return []
         }

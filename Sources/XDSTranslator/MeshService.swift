@@ -5,8 +5,12 @@ import XDSCache
 struct MeshService: Sendable {
     var hostname: String
     var namespace: String
+    /// The ServiceEntry's `addresses`: IPs and CIDR blocks clients reach the service at.
+    var addresses: [String] = []
     var ports: [ServicePort]
     var resolution: ServiceEntry.Resolution
+    /// MESH_EXTERNAL services get no auto mTLS: their servers are not the mesh's.
+    var location: ServiceEntry.Location = .meshExternal
     var endpoints: [MeshEndpoint]
     var exportTo: [String]
     var subjectAltNames: [String] = []
@@ -37,6 +41,12 @@ struct MeshEndpoint: Sendable {
         locality = entry.locality
     }
 
+    /// What auto mTLS keys on (Istio's getTLSModeFromWorkloadEntry): the label when present,
+    /// else `istio` for an entry with a service account (a workload that runs a sidecar).
+    var tlsMode: String? {
+        labels[Self.tlsModeLabel] ?? (serviceAccount == nil ? nil : "istio")
+    }
+
     /// The port traffic for `servicePort` goes to: the entry's port of the same name, else the
     /// service port's targetPort, else the service port itself (Istio's rule).
     func port(for servicePort: ServicePort) -> UInt32 {
@@ -57,6 +67,7 @@ struct ServiceRegistry: Sendable {
                 for workload in config.workloadEntries
                 where workload.namespace == entry.namespace
                     && selector.labels.allSatisfy({ workload.spec.labels[$0.key] == $0.value })
+                    && Self.canServe(workload.spec.address, resolution: spec.resolution)
                 {
                     endpoints.append(MeshEndpoint(workload.spec))
                 }
@@ -64,12 +75,25 @@ struct ServiceRegistry: Sendable {
             for host in spec.hosts {
                 services.append(
                     MeshService(
-                        hostname: host, namespace: entry.namespace, ports: spec.ports,
-                        resolution: spec.resolution, endpoints: endpoints, exportTo: spec.exportTo,
+                        hostname: host, namespace: entry.namespace, addresses: spec.addresses, ports: spec.ports,
+                        resolution: spec.resolution, location: spec.location, endpoints: endpoints, exportTo: spec.exportTo,
                         subjectAltNames: spec.subjectAltNames))
             }
         }
         services.sort { ($0.hostname, $0.namespace) < ($1.hostname, $1.namespace) }
+    }
+
+    /// Whether a selected WorkloadEntry's address can be an endpoint (validation warns about
+    /// the others): Istio takes entries addressed by DNS name into DNS services only, as Envoy
+    /// takes nothing but IPs and Unix sockets from EDS; and Envoy resolves every endpoint of a
+    /// DNS cluster as a name, which a Unix socket is not.
+    static func canServe(_ address: String, resolution: ServiceEntry.Resolution) -> Bool {
+        let isUnix = address.hasPrefix("unix://")
+        let isName = !isUnix && !address.contains(":") && !address.allSatisfy { $0.isASCII && ($0.isNumber || $0 == ".") }
+        switch resolution {
+        case .dns, .dnsRoundRobin: return !isUnix
+        case .static, .none: return !isName
+        }
     }
 
     /// The service a proxy in `namespace` sees for `hostname` (its own namespace's first).

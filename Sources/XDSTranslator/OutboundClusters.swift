@@ -19,9 +19,11 @@ enum OutboundClusters {
                 let name = ClusterName.outbound(service.hostname, port: port.number, subset: subset?.name ?? "")
                 var cluster = self.cluster(name: name, service: service, port: port, subsetLabels: subset?.labels ?? [:])
                 let policy = context.trafficPolicy(rule, subset: subset?.name, port: port.number)
-                ClusterTrafficPolicy.apply(policy, to: &cluster, http2: port.protocol.isHTTP2)
+                ClusterTrafficPolicy.apply(
+                    policy, to: &cluster, http2: port.protocol.isHTTP2,
+                    serviceSubjectAltNames: subjectAltNames(of: service, credentials: context.credentials))
                 if let credentials = context.credentials {
-                    applyMeshTLS(policy.tls?.mode, service: service, port: port, subset: subset?.name ?? "",
+                    applyMeshTLS(policy.tls, service: service, port: port, subset: subset?.name ?? "",
                                  credentials: credentials, to: &cluster)
                 }
                 resources.add(.cluster, name, cluster)
@@ -34,19 +36,32 @@ enum OutboundClusters {
         }
     }
 
-    /// ISTIO_MUTUAL from a DestinationRule, or auto mTLS: TLS to exactly the endpoints labelled
-    /// `security.istio.io/tlsMode: istio` (those run a sidecar), plaintext to the rest.
+    /// The identities a service's servers may present, when a rule names none: its workloads'
+    /// SPIFFE ids (known only with a trust domain, so with mTLS) and the entry's `subjectAltNames`.
+    static func subjectAltNames(of service: MeshService, credentials: ProxyCredentials?) -> [String] {
+        let accounts = credentials.map { credentials in
+            Set(service.endpoints.compactMap(\.serviceAccount)).map {
+                credentials.spiffeID(namespace: service.namespace, serviceAccount: $0)
+            }
+        }
+        return (accounts ?? []).sorted() + service.subjectAltNames
+    }
+
+    /// ISTIO_MUTUAL from a DestinationRule, or auto mTLS (not for MESH_EXTERNAL services, as in
+    /// Istio): TLS to exactly the endpoints labelled `security.istio.io/tlsMode: istio` (those
+    /// run a sidecar), plaintext to the rest. A rule's
+    /// own `sni` and `subjectAltNames` replace the generated ones, as in Istio (useful when the
+    /// traffic goes through a gateway that routes by SNI).
     static func applyMeshTLS(
-        _ mode: ClientTLSSettings.Mode?, service: MeshService, port: ServicePort, subset: String,
+        _ tls: ClientTLSSettings?, service: MeshService, port: ServicePort, subset: String,
         credentials: ProxyCredentials, to cluster: inout Cluster
     ) {
-        guard mode == nil || mode == .istioMutual else { return }
-        var accounts = Set(service.endpoints.compactMap(\.serviceAccount)).map {
-            credentials.spiffeID(namespace: service.namespace, serviceAccount: $0)
-        }
-        accounts += service.subjectAltNames
+        let mode = tls?.mode
+        guard mode == .istioMutual || (mode == nil && service.location == .meshInternal) else { return }
+        let names = tls.map(\.subjectAltNames).flatMap { $0.isEmpty ? nil : $0 }
+            ?? subjectAltNames(of: service, credentials: credentials).sorted()
         let socket = MutualTLS.upstream(
-            sni: "outbound_.\(port.number)_.\(subset)_.\(service.hostname)", subjectAltNames: accounts.sorted())
+            sni: tls?.sni ?? "outbound_.\(port.number)_.\(subset)_.\(service.hostname)", subjectAltNames: names)
         if mode == .istioMutual {
             cluster.transportSocket = socket
             return
@@ -74,7 +89,7 @@ enum OutboundClusters {
             cluster.dnsLookupFamily = .v4Only
             cluster.loadAssignment =
                 service.endpoints.isEmpty
-                ? ClusterLoadAssignments.dnsAssignment(name: name, host: service.hostname, port: port.number)
+                ? ClusterLoadAssignments.dnsAssignment(name: name, host: service.hostname, port: port.targetPort ?? port.number)
                 : ClusterLoadAssignments.assignment(name: name, service: service, port: port, subsetLabels: subsetLabels)
         case .none:
             cluster.type = .originalDst

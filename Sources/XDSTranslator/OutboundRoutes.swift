@@ -30,8 +30,22 @@ enum OutboundRoutes {
             return host
         }
         hosts.append(catchAll(context.outboundTrafficPolicy))
-        config.virtualHosts = hosts
+        config.virtualHosts = hosts.map(honouringGRPCTimeouts)
         return config
+    }
+
+    /// Istio's sidecar routes honour a gRPC request's own `grpc-timeout`, capped at the route
+    /// timeout (`max_grpc_timeout`, 0 = no cap). Without it Envoy ignores the header, and with no
+    /// route timeout (none unless a VirtualService sets one) the proxy never ends a gRPC call.
+    /// Proxyless gRPC clients get `max_stream_duration` instead.
+    static func honouringGRPCTimeouts(_ host: Envoy_Config_Route_V3_VirtualHost) -> Envoy_Config_Route_V3_VirtualHost {
+        var host = host
+        for index in host.routes.indices {
+            guard case .route(var action)? = host.routes[index].action else { continue }
+            action.maxGrpcTimeout = action.timeout
+            host.routes[index].route = action
+        }
+        return host
     }
 
     /// The host and its short forms, each with and without the port.
@@ -110,6 +124,17 @@ enum RetryPolicies {
         policy.retryHostPredicate = [previousHosts]
         policy.hostSelectionRetryMaxAttempts = 5
         return policy
+    }
+
+    /// Istio's retryRemoteLocalities: retries move on from the priorities (localities) already
+    /// tried to the next ones; Envoy recomputes the priority load every 2 attempts.
+    static var previousPriorities: Envoy_Config_Route_V3_RetryPolicy.RetryPriority {
+        var config = Envoy_Extensions_Retry_Priority_PreviousPriorities_V3_PreviousPrioritiesConfig()
+        config.updateFrequency = 2
+        var priority = Envoy_Config_Route_V3_RetryPolicy.RetryPriority()
+        priority.name = "envoy.retry_priorities.previous_priorities"
+        priority.typedConfig = packed(config)
+        return priority
     }
 
     static var previousHosts: Envoy_Config_Route_V3_RetryPolicy.RetryHostPredicate {

@@ -153,7 +153,7 @@ enum ProxylessGRPC {
                 } else {
                     cluster.type = .logicalDns
                     cluster.loadAssignment = ClusterLoadAssignments.dnsAssignment(
-                        name: name, host: service.hostname, port: port.number)
+                        name: name, host: service.hostname, port: port.targetPort ?? port.number)
                 }
                 resources.add(.cluster, name, cluster)
             }

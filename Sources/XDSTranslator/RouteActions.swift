@@ -49,6 +49,7 @@ enum RouteActions {
     /// retries; a user `retryOn` replaces the default list and its numbers become status codes.
     /// With consistent hashing no retry avoids the previous host, the default policy included
     /// (Istio's DefaultConsistentHashPolicy): the hashed endpoint is where the request belongs.
+    /// `retryRemoteLocalities` lets retries leave the priority (locality) that already failed.
     static func retryPolicy(_ retry: HTTPRetry?, consistentHashing: Bool) -> Envoy_Config_Route_V3_RetryPolicy? {
         var policy = RetryPolicies.istioDefault
         if consistentHashing { policy.retryHostPredicate = [] }
@@ -68,6 +69,7 @@ enum RouteActions {
             policy.retriableStatusCodes = codes
         }
         if let perTry = retry.perTryTimeout { policy.perTryTimeout = Google_Protobuf_Duration(perTry) }
+        if retry.retryRemoteLocalities == true { policy.retryPriority = RetryPolicies.previousPriorities }
         return policy
     }
 

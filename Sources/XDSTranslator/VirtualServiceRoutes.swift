@@ -28,10 +28,12 @@ struct VirtualServiceRoutes {
         return routes
     }
 
-    /// Whether a match can take traffic on this proxy and port at all.
+    /// Whether a match can take traffic on this proxy and port at all (Istio's sourceMatchHTTP:
+    /// a match naming `gateways` is decided by them alone, `sourceLabels` and `sourceNamespace`
+    /// only count when it names none).
     private func applies(_ match: HTTPMatchRequest) -> Bool {
         if let matchPort = match.port, matchPort != port { return false }
-        if !match.gateways.isEmpty && !match.gateways.contains("mesh") { return false }
+        if !match.gateways.isEmpty { return match.gateways.contains("mesh") }
         if let namespace = match.sourceNamespace, namespace != context.proxy.namespace { return false }
         return match.sourceLabels.allSatisfy { context.proxy.labels[$0.key] == $0.value }
     }
@@ -57,7 +59,27 @@ struct VirtualServiceRoutes {
         route.requestHeadersToRemove = http.headers?.request?.remove ?? []
         route.responseHeadersToAdd = RouteActions.headersToAdd(http.headers?.response)
         route.responseHeadersToRemove = http.headers?.response?.remove ?? []
+        if http.redirect == nil && http.directResponse == nil, http.route.count == 1 {
+            Self.applyDestinationHeaders(http.route[0].headers, to: &route)
+        }
         return route
+    }
+
+    /// Istio's processDestination: a lone destination's header edits go on the route, after
+    /// the rule's own (so its `set` wins); its host header becomes the host rewrite unless the
+    /// rule already rewrites the authority.
+    private static func applyDestinationHeaders(_ headers: Headers?, to route: inout Route) {
+        guard let headers else { return }
+        route.requestHeadersToAdd += RouteActions.headersToAdd(headers.request)
+        route.requestHeadersToRemove += headers.request?.remove ?? []
+        route.responseHeadersToAdd += RouteActions.headersToAdd(headers.response)
+        route.responseHeadersToRemove += headers.response?.remove ?? []
+        if let host = RouteActions.hostRewrite(headers.request), case .route(var action)? = route.action,
+            action.hostRewriteSpecifier == nil
+        {
+            action.hostRewriteLiteral = host
+            route.route = action
+        }
     }
 
     private func action(_ http: HTTPRoute) -> Envoy_Config_Route_V3_RouteAction {
@@ -74,6 +96,7 @@ struct VirtualServiceRoutes {
                 cluster.requestHeadersToRemove = destination.headers?.request?.remove ?? []
                 cluster.responseHeadersToAdd = RouteActions.headersToAdd(destination.headers?.response)
                 cluster.responseHeadersToRemove = destination.headers?.response?.remove ?? []
+                if let host = RouteActions.hostRewrite(destination.headers?.request) { cluster.hostRewriteLiteral = host }
                 return cluster
             }
             action.weightedClusters = weighted

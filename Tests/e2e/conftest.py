@@ -9,6 +9,7 @@ from typing import Callable, List
 import pytest
 
 from harness import Envoy, MeshDir, TrellisServer, Upstream, envoy_binary, trellis_binary
+from harness.routing import RoutingMesh
 
 LOG_TAIL_LINES = 150
 _processes_key = pytest.StashKey[List]()
@@ -148,3 +149,11 @@ def start_upstream():
         yield start
     finally:
         _run_cleanups([u.close for u in upstreams])
+
+
+@pytest.fixture
+def routing(mesh_dir, start_trellis, start_envoy, start_upstream) -> RoutingMesh:
+    """The routing tests' mesh (harness/routing.py); fails the test if Envoy NACKed anything."""
+    mesh = RoutingMesh.start(mesh_dir, start_trellis, start_envoy, start_upstream)
+    yield mesh
+    mesh.assert_envoy_accepted_everything()

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from harness import repo_root
+from harness.tls_upstream import issue, key_of, make_ca
 
 GOLDEN = repo_root() / "Tests" / "XDSTranslatorTests" / "Golden"
 
@@ -65,9 +66,34 @@ def bootstrap_for(golden: dict) -> dict:
     }
 
 
+@pytest.fixture(scope="session")
+def stand_in_files(tmp_path_factory) -> dict:
+    """Throwaway files by the DataSource field that names them: a CA, and a certificate it
+    signed with its key."""
+    directory = tmp_path_factory.mktemp("stand-in")
+    ca = make_ca(directory, "stand-in-ca")
+    certificate = issue(directory, ca, "stand-in", ["stand-in.test"], client=True)
+    return {"trusted_ca": ca, "certificate_chain": certificate, "private_key": key_of(certificate)}
+
+
+def with_host_files(value, stand_ins: dict):
+    """Certificate files a DestinationRule names live on the proxy's host, and Envoy loads them
+    to validate: those this machine lacks become throwaway ones."""
+    if isinstance(value, list):
+        return [with_host_files(item, stand_ins) for item in value]
+    if not isinstance(value, dict):
+        return value
+    result = {}
+    for key, item in value.items():
+        if isinstance(item, dict) and set(item) == {"filename"} and not Path(item["filename"]).exists():
+            item = {"filename": str(stand_ins[key])}
+        result[key] = with_host_files(item, stand_ins)
+    return result
+
+
 @pytest.mark.parametrize("case", envoy_cases())
-def test_envoy_accepts_golden_configuration(case, envoy_bin, tmp_path):
-    golden = json.loads((GOLDEN / f"{case}.json").read_text())
+def test_envoy_accepts_golden_configuration(case, envoy_bin, tmp_path, stand_in_files):
+    golden = with_host_files(json.loads((GOLDEN / f"{case}.json").read_text()), stand_in_files)
     config = tmp_path / f"{case}.json"
     config.write_text(json.dumps(bootstrap_for(golden)))
     result = subprocess.run(

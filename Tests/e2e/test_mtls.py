@@ -191,14 +191,7 @@ def test_strict_refuses_plaintext_and_permissive_accepts_both(secure_mesh: Secur
     # STRICT for the namespace: plaintext is refused, mesh clients keep working.
     secure_mesh.write_config(peer_authentication("default", "STRICT"))
 
-    def plaintext_refused():
-        try:
-            response = secure_mesh.call_direct(timeout=3)
-        except OSError:
-            return
-        raise AssertionError(f"plaintext request answered {response.status}")
-
-    client.wait_for(plaintext_refused, what="STRICT to refuse plaintext")
+    client.wait_for(lambda: refuses_plaintext(secure_mesh), what="STRICT to refuse plaintext")
     for _ in range(10):
         assert secure_mesh.call("client-a").status == 200
 
@@ -207,6 +200,15 @@ def test_strict_refuses_plaintext_and_permissive_accepts_both(secure_mesh: Secur
                              peer_authentication("backend", "PERMISSIVE", selector={"app": "backend"}))
     client.wait_for(lambda: _assert_status(secure_mesh.call_direct(timeout=3), 200), what="PERMISSIVE again")
     assert secure_mesh.call("client-a").status == 200
+
+
+def refuses_plaintext(mesh: SecureMesh) -> None:
+    """A plaintext client straight to the backend's sidecar gets no answer at all."""
+    try:
+        response = mesh.call_direct(timeout=3)
+    except OSError:
+        return
+    raise AssertionError(f"plaintext request answered {response.status}")
 
 
 def _assert_status(response, status: int) -> None:
@@ -481,14 +483,7 @@ def test_mesh_wide_strict_lives_in_the_configured_root_namespace(
 
     mesh.write_config(peer_authentication("default", "STRICT", namespace="mesh-root"))
 
-    def plaintext_refused():
-        try:
-            response = mesh.call_direct(timeout=3)
-        except OSError:
-            return
-        raise AssertionError(f"plaintext request answered {response.status}")
-
-    backend.wait_for(plaintext_refused, what="mesh-wide STRICT from mesh-root")
+    backend.wait_for(lambda: refuses_plaintext(mesh), what="mesh-wide STRICT from mesh-root")
     _assert_status(mesh.call("client-a"), 200)
 
 

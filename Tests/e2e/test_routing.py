@@ -10,8 +10,6 @@ import time
 from collections import Counter
 from typing import Dict, List
 
-import pytest
-
 from harness import (
     BackgroundTraffic,
     Envoy,
@@ -33,12 +31,6 @@ from tcp_fixtures import start_tcp_echo  # noqa: F401 - a fixture
 # before the client's clock says the duration has passed.
 TIMER_SLACK = 0.02
 
-
-@pytest.fixture
-def routing(mesh_dir, start_trellis, start_envoy, start_upstream):
-    mesh = RoutingMesh.start(mesh_dir, start_trellis, start_envoy, start_upstream)
-    yield mesh
-    mesh.assert_envoy_accepted_everything()
 
 
 # --- 1. header-based routing to subsets --------------------------------------------------------

@@ -1,13 +1,20 @@
 """More of Istio's routing and traffic policy, end to end through a real Envoy: header edits,
-mirroring, DNS-resolved endpoints, consistent hashing, connection-pool limits and HTTP protocol
-options, match conditions, direct responses, CORS, and TLS services told apart by SNI. Same mesh
-and sync rules as test_routing.py.
+mirroring, DNS-resolved and Unix-socket endpoints, consistent hashing, connection-pool limits
+and HTTP protocol options, match conditions, direct responses, CORS, TLS services told apart by
+SNI, and tcp routes matched by destination subnet and source. Same mesh and sync rules as
+test_routing.py.
 """
 
+import json
+import os
+import shutil
+import socketserver
+import tempfile
+import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-
-import pytest
+from http.server import BaseHTTPRequestHandler
+from typing import List
 
 from harness import (
     destination,
@@ -23,12 +30,6 @@ from harness.routing import ROUTING_HOST as HOST
 from harness.routing import RoutingMesh, http_route, uri_prefix
 from tcp_fixtures import start_tcp_echo  # noqa: F401 - a fixture
 
-
-@pytest.fixture
-def routing(mesh_dir, start_trellis, start_envoy, start_upstream):
-    mesh = RoutingMesh.start(mesh_dir, start_trellis, start_envoy, start_upstream)
-    yield mesh
-    mesh.assert_envoy_accepted_everything()
 
 
 # --- headers, mirroring, DNS endpoints ---------------------------------------------------------
@@ -67,6 +68,49 @@ def test_request_and_response_headers_are_set_added_and_removed(routing: Routing
     assert plain.headers.get("x-upstream") == "A" and "x-served" not in plain.headers, plain.headers
 
 
+def test_destination_headers_apply_with_one_destination_and_in_a_split(routing: RoutingMesh):
+    def to(subset: str, host: str) -> dict:
+        target = destination(HOST, subset, weight=50)
+        target["headers"] = {
+            "request": {"set": {"x-picked": subset, "host": host}, "remove": ["x-secret"]},
+            "response": {"add": {"x-destination": subset}},
+        }
+        return target
+
+    lone = to("v1", "lone.example")
+    del lone["weight"]
+    routing.apply(http=[
+        # The rule's own header edit comes first, so the destination's `set` wins.
+        http_route("lone", lone, match=uri_prefix("/lone"), headers={"request": {"set": {"x-picked": "rule"}}}),
+        http_route("split", to("v1", "v1.example"), to("v2", "v2.example"), match=uri_prefix("/split")),
+        http_route("plain", destination(HOST, "v1")),
+    ])
+    routing.wait_route("lone")
+    sent = {"x-secret": "s3cr3t"}
+
+    response = routing.get("/lone", headers=sent)
+    assert response.status == 200 and response.upstream == "A", (response.status, response.text[:200])
+    seen = response.json()["headers"]
+    assert seen.get("x-picked") == "v1" and seen.get("host") == "lone.example", seen
+    assert "x-secret" not in seen, seen
+    assert response.headers.get("x-destination") == "v1", response.headers
+
+    # Each cluster of a weighted split carries its own edits and host rewrite.
+    split = Counter()
+    for _ in range(40):
+        answer = routing.get("/split", headers=sent)
+        assert answer.status == 200, (answer.status, answer.text[:200])
+        subset = {"A": "v1", "B": "v2"}[answer.upstream]
+        seen = answer.json()["headers"]
+        assert seen.get("x-picked") == subset and seen.get("host") == f"{subset}.example", seen
+        assert "x-secret" not in seen and answer.headers.get("x-destination") == subset, (seen, answer.headers)
+        split[subset] += 1
+    assert split["v1"] > 0 and split["v2"] > 0, split
+
+    plain = routing.get("/", headers=sent)
+    assert plain.json()["headers"].get("host") == HOST and "x-destination" not in plain.headers, plain.headers
+
+
 def test_mirror_sends_a_copy_to_the_second_subset(routing: RoutingMesh):
     routing.apply(http=[http_route("mirrored", destination(HOST, "v1"), mirror={"host": HOST, "subset": "v2"})])
     routing.wait_route("mirrored")
@@ -99,6 +143,78 @@ def test_dns_service_resolves_localhost(routing: RoutingMesh, start_upstream):
     assert cluster.get("type") == "STRICT_DNS", cluster
     assert Counter(routing.get(host=dns_host).upstream for _ in range(10)) == Counter(C=10)
     assert routing.get().upstream in {"A", "B"}
+
+
+class _SocketUpstream:
+    """An HTTP upstream on a Unix domain socket (a filesystem path, or with `@` Linux's
+    abstract namespace) that answers every request with its name in X-Upstream."""
+
+    def __init__(self, name: str, path: str):
+        self.name = name
+        upstream = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                body = json.dumps({"upstream": upstream.name}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("X-Upstream", upstream.name)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def address_string(self) -> str:
+                return "unix"
+
+            def log_message(self, format, *args):  # noqa: A002 - quiet
+                pass
+
+        class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+            daemon_threads = True
+
+        self.server = Server("\0" + path[1:] if path.startswith("@") else path, Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_endpoints_on_unix_sockets_are_reached_and_network_only_ones_left_out(routing: RoutingMesh):
+    """`unix:///path` and `unix://@name` endpoints become Envoy pipes; an endpoint with only a
+    `network` (reachable only through that network's gateway) is left out rather than sent as
+    an empty address Envoy would reject."""
+    directory = tempfile.mkdtemp(prefix="trellis-uds-", dir="/tmp")
+    abstract = f"@trellis-{os.getpid()}-{routing.port}"
+    servers = [_SocketUpstream("S1", os.path.join(directory, "s1.sock")), _SocketUpstream("S2", abstract)]
+    socket_host = "sockets.routing.test"
+    try:
+        routing.extra = [mesh_service("sockets", socket_host, [port(routing.port)], [
+            {"address": f"unix://{os.path.join(directory, 's1.sock')}"},
+            {"address": f"unix://{abstract}"},
+            {"network": "remote"},
+        ])]
+        routing.apply()
+
+        seen: Counter = Counter()
+
+        def both_sockets() -> None:
+            response = routing.get("/", host=socket_host)
+            assert response.status == 200, (response.status, response.text[:200])
+            seen[response.headers.get("x-upstream")] += 1
+            assert set(seen) == {"S1", "S2"}, f"reached {sorted(seen)} so far"
+
+        routing.envoy.wait_for(both_sockets, what="both socket endpoints answering")
+        answers = Counter(routing.get("/", host=socket_host).headers.get("x-upstream") for _ in range(20))
+        assert set(answers) <= {"S1", "S2"} and sum(answers.values()) == 20, answers
+        assert routing.get().upstream in {"A", "B"}
+    finally:
+        for server in servers:
+            server.close()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 # --- load balancing and circuit breaking -------------------------------------------------------
@@ -280,3 +396,48 @@ def test_tls_services_sharing_a_port_are_told_apart_by_sni(routing: RoutingMesh,
     routing.envoy.wait_for(lambda: _assert_equal(answers(beta, 3), Counter(T1=3)), what=f"{beta} answered by T1")
     assert answers(beta, 10) == Counter(T1=10)
     assert answers(alpha, 10) == Counter(T1=10)
+
+
+# --- TCP routing by match conditions -----------------------------------------------------------
+
+
+def test_tcp_route_matches_by_destination_subnet_and_source(routing: RoutingMesh, start_tcp_echo):
+    """The proxy's listener is 127.0.0.1:PORT, so every connection's destination is 127.0.0.1:
+    a tcp route for a subnet holding it takes the traffic, one for another subnet does not, and
+    routes for other source namespaces or gateways never apply to this sidecar."""
+    echoes = {name: start_tcp_echo(name, banner=True) for name in ("T1", "T2", "T3")}
+    hosts = {name: f"{name.lower()}.tcp.test" for name in echoes}
+    tcp_port = free_port()
+    services = [
+        mesh_service(name.lower(), hosts[name], [port(tcp_port, "tcp", "TCP")], [workload(e.host, {"tcp": e.port})])
+        for name, e in echoes.items()
+    ]
+    main = hosts["T1"]
+
+    def routed(local_subnet: str) -> List[dict]:
+        return services + [virtual_service("t1", [main], tcp=[
+            {"match": [{"sourceNamespace": "elsewhere"}], "route": [destination(hosts["T3"])]},
+            {"match": [{"gateways": ["istio-system/egress"]}], "route": [destination(hosts["T3"])]},
+            {"match": [{"destinationSubnets": ["10.0.0.0/8"]}], "route": [destination(hosts["T3"])]},
+            {"match": [{"destinationSubnets": [local_subnet]}], "route": [destination(hosts["T2"])]},
+            {"route": [destination(main)]},
+        ])]
+
+    def answers(count: int) -> Counter:
+        result: Counter = Counter()
+        for _ in range(count):
+            routing.envoy.check_alive()
+            result[tcp_first_line("127.0.0.1", tcp_port, b"hello\n").decode(errors="replace")] += 1
+        return result
+
+    routing.extra = routed("127.0.0.0/24")
+    routing.apply()
+    routing.envoy.wait_for(lambda: _assert_equal(answers(3), Counter(T2=3)), what="the subnet route answered by T2")
+    assert answers(10) == Counter(T2=10)
+
+    # The subnet no longer holds the destination: the route for any destination takes it.
+    routing.extra = routed("127.0.1.0/24")
+    routing.apply()
+    routing.envoy.wait_for(lambda: _assert_equal(answers(3), Counter(T1=3)), what="the default tcp route answered by T1")
+    assert answers(10) == Counter(T1=10)
+    assert echoes["T3"].connections == 0

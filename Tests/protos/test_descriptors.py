@@ -253,6 +253,8 @@ def check_service(full_name: str, ours: descriptor_pb2.ServiceDescriptorProto, o
 ALLOWED_DEPRECATED = {
     "envoy.config.cluster.v3.Cluster.dns_refresh_rate",
     "envoy.config.cluster.v3.Cluster.respect_dns_ttl",
+    # Istio still sets it on every sidecar route (equal to the route timeout).
+    "envoy.config.route.v3.RouteAction.max_grpc_timeout",
 }
 
 CHECKERS = {"message": check_message, "enum": check_enum, "service": check_service}
@@ -339,8 +341,8 @@ MUTATIONS = [
     ),
     (
         "envoy/config/route/v3/route_components.proto",
-        "oneof host_rewrite_specifier {",
-        "oneof host_rewrite {",
+        "oneof host_rewrite_specifier {\n    string host_rewrite_literal = 6;",
+        "oneof host_rewrite {\n    string host_rewrite_literal = 6;",
         "envoy.config.route.v3.RouteAction.host_rewrite_literal: oneof host_rewrite != reference host_rewrite_specifier",
     ),
     (

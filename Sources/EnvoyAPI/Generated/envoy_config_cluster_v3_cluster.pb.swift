@@ -155,6 +155,22 @@ public nonisolated struct Envoy_Config_Cluster_V3_Cluster: @unchecked Sendable {
     set {_uniqueStorage()._lbConfig = .ringHashLbConfig(newValue)}
   }
 
+  public var leastRequestLbConfig: Envoy_Config_Cluster_V3_Cluster.LeastRequestLbConfig {
+    get {
+      if case .leastRequestLbConfig(let v)? = _storage._lbConfig {return v}
+      return Envoy_Config_Cluster_V3_Cluster.LeastRequestLbConfig()
+    }
+    set {_uniqueStorage()._lbConfig = .leastRequestLbConfig(newValue)}
+  }
+
+  public var roundRobinLbConfig: Envoy_Config_Cluster_V3_Cluster.RoundRobinLbConfig {
+    get {
+      if case .roundRobinLbConfig(let v)? = _storage._lbConfig {return v}
+      return Envoy_Config_Cluster_V3_Cluster.RoundRobinLbConfig()
+    }
+    set {_uniqueStorage()._lbConfig = .roundRobinLbConfig(newValue)}
+  }
+
   public var commonLbConfig: Envoy_Config_Cluster_V3_Cluster.CommonLbConfig {
     get {_storage._commonLbConfig ?? Envoy_Config_Cluster_V3_Cluster.CommonLbConfig()}
     set {_uniqueStorage()._commonLbConfig = newValue}
@@ -205,6 +221,8 @@ public nonisolated struct Envoy_Config_Cluster_V3_Cluster: @unchecked Sendable {
 
   public nonisolated enum OneOf_LbConfig: Equatable, Sendable {
     case ringHashLbConfig(Envoy_Config_Cluster_V3_Cluster.RingHashLbConfig)
+    case leastRequestLbConfig(Envoy_Config_Cluster_V3_Cluster.LeastRequestLbConfig)
+    case roundRobinLbConfig(Envoy_Config_Cluster_V3_Cluster.RoundRobinLbConfig)
 
   }
 
@@ -462,6 +480,89 @@ public nonisolated struct Envoy_Config_Cluster_V3_Cluster: @unchecked Sendable {
     fileprivate var _maximumRingSize: SwiftProtobuf.Google_Protobuf_UInt64Value? = nil
   }
 
+  public nonisolated struct SlowStartConfig: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    public var slowStartWindow: SwiftProtobuf.Google_Protobuf_Duration {
+      get {_slowStartWindow ?? SwiftProtobuf.Google_Protobuf_Duration()}
+      set {_slowStartWindow = newValue}
+    }
+    /// Returns true if `slowStartWindow` has been explicitly set.
+    public var hasSlowStartWindow: Bool {self._slowStartWindow != nil}
+    /// Clears the value of `slowStartWindow`. Subsequent reads from it will return its default value.
+    public mutating func clearSlowStartWindow() {self._slowStartWindow = nil}
+
+    public var aggression: Envoy_Config_Core_V3_RuntimeDouble {
+      get {_aggression ?? Envoy_Config_Core_V3_RuntimeDouble()}
+      set {_aggression = newValue}
+    }
+    /// Returns true if `aggression` has been explicitly set.
+    public var hasAggression: Bool {self._aggression != nil}
+    /// Clears the value of `aggression`. Subsequent reads from it will return its default value.
+    public mutating func clearAggression() {self._aggression = nil}
+
+    public var minWeightPercent: Envoy_Type_V3_Percent {
+      get {_minWeightPercent ?? Envoy_Type_V3_Percent()}
+      set {_minWeightPercent = newValue}
+    }
+    /// Returns true if `minWeightPercent` has been explicitly set.
+    public var hasMinWeightPercent: Bool {self._minWeightPercent != nil}
+    /// Clears the value of `minWeightPercent`. Subsequent reads from it will return its default value.
+    public mutating func clearMinWeightPercent() {self._minWeightPercent = nil}
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+
+    fileprivate var _slowStartWindow: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    fileprivate var _aggression: Envoy_Config_Core_V3_RuntimeDouble? = nil
+    fileprivate var _minWeightPercent: Envoy_Type_V3_Percent? = nil
+  }
+
+  public nonisolated struct RoundRobinLbConfig: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    public var slowStartConfig: Envoy_Config_Cluster_V3_Cluster.SlowStartConfig {
+      get {_slowStartConfig ?? Envoy_Config_Cluster_V3_Cluster.SlowStartConfig()}
+      set {_slowStartConfig = newValue}
+    }
+    /// Returns true if `slowStartConfig` has been explicitly set.
+    public var hasSlowStartConfig: Bool {self._slowStartConfig != nil}
+    /// Clears the value of `slowStartConfig`. Subsequent reads from it will return its default value.
+    public mutating func clearSlowStartConfig() {self._slowStartConfig = nil}
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+
+    fileprivate var _slowStartConfig: Envoy_Config_Cluster_V3_Cluster.SlowStartConfig? = nil
+  }
+
+  public nonisolated struct LeastRequestLbConfig: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    public var slowStartConfig: Envoy_Config_Cluster_V3_Cluster.SlowStartConfig {
+      get {_slowStartConfig ?? Envoy_Config_Cluster_V3_Cluster.SlowStartConfig()}
+      set {_slowStartConfig = newValue}
+    }
+    /// Returns true if `slowStartConfig` has been explicitly set.
+    public var hasSlowStartConfig: Bool {self._slowStartConfig != nil}
+    /// Clears the value of `slowStartConfig`. Subsequent reads from it will return its default value.
+    public mutating func clearSlowStartConfig() {self._slowStartConfig = nil}
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+
+    fileprivate var _slowStartConfig: Envoy_Config_Cluster_V3_Cluster.SlowStartConfig? = nil
+  }
+
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
@@ -494,7 +595,7 @@ fileprivate nonisolated let _protobuf_package = "envoy.config.cluster.v3"
 
 nonisolated extension Envoy_Config_Cluster_V3_Cluster: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Cluster"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}type\0\u{3}eds_cluster_config\0\u{3}connect_timeout\0\u{3}per_connection_buffer_limit_bytes\0\u{3}lb_policy\0\u{4}\u{4}circuit_breakers\0\u{4}\u{6}dns_refresh_rate\0\u{3}dns_lookup_family\0\u{4}\u{2}outlier_detection\0\u{3}cleanup_interval\0\u{4}\u{3}ring_hash_lb_config\0\u{3}transport_socket\0\u{1}metadata\0\u{4}\u{2}common_lb_config\0\u{3}alt_stat_name\0\u{4}\u{2}upstream_connection_options\0\u{4}\u{3}load_assignment\0\u{4}\u{3}typed_extension_protocol_options\0\u{4}\u{3}respect_dns_ttl\0\u{4}\u{4}transport_socket_matches\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}type\0\u{3}eds_cluster_config\0\u{3}connect_timeout\0\u{3}per_connection_buffer_limit_bytes\0\u{3}lb_policy\0\u{4}\u{4}circuit_breakers\0\u{4}\u{6}dns_refresh_rate\0\u{3}dns_lookup_family\0\u{4}\u{2}outlier_detection\0\u{3}cleanup_interval\0\u{4}\u{3}ring_hash_lb_config\0\u{3}transport_socket\0\u{1}metadata\0\u{4}\u{2}common_lb_config\0\u{3}alt_stat_name\0\u{4}\u{2}upstream_connection_options\0\u{4}\u{3}load_assignment\0\u{4}\u{3}typed_extension_protocol_options\0\u{3}least_request_lb_config\0\u{4}\u{2}respect_dns_ttl\0\u{4}\u{4}transport_socket_matches\0\u{4}\u{d}round_robin_lb_config\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -605,8 +706,34 @@ nonisolated extension Envoy_Config_Cluster_V3_Cluster: SwiftProtobuf.Message, Sw
         case 30: try { try decoder.decodeSingularMessageField(value: &_storage._upstreamConnectionOptions) }()
         case 33: try { try decoder.decodeSingularMessageField(value: &_storage._loadAssignment) }()
         case 36: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.Google_Protobuf_Any>.self, value: &_storage._typedExtensionProtocolOptions) }()
+        case 37: try {
+          var v: Envoy_Config_Cluster_V3_Cluster.LeastRequestLbConfig?
+          var hadOneofValue = false
+          if let current = _storage._lbConfig {
+            hadOneofValue = true
+            if case .leastRequestLbConfig(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._lbConfig = .leastRequestLbConfig(v)
+          }
+        }()
         case 39: try { try decoder.decodeSingularBoolField(value: &_storage._respectDnsTtl) }()
         case 43: try { try decoder.decodeRepeatedMessageField(value: &_storage._transportSocketMatches) }()
+        case 56: try {
+          var v: Envoy_Config_Cluster_V3_Cluster.RoundRobinLbConfig?
+          var hadOneofValue = false
+          if let current = _storage._lbConfig {
+            hadOneofValue = true
+            if case .roundRobinLbConfig(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._lbConfig = .roundRobinLbConfig(v)
+          }
+        }()
         default: break
         }
       }
@@ -676,12 +803,18 @@ nonisolated extension Envoy_Config_Cluster_V3_Cluster: SwiftProtobuf.Message, Sw
       if !_storage._typedExtensionProtocolOptions.isEmpty {
         try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.Google_Protobuf_Any>.self, value: _storage._typedExtensionProtocolOptions, fieldNumber: 36)
       }
+      try { if case .leastRequestLbConfig(let v)? = _storage._lbConfig {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 37)
+      } }()
       if _storage._respectDnsTtl != false {
         try visitor.visitSingularBoolField(value: _storage._respectDnsTtl, fieldNumber: 39)
       }
       if !_storage._transportSocketMatches.isEmpty {
         try visitor.visitRepeatedMessageField(value: _storage._transportSocketMatches, fieldNumber: 43)
       }
+      try { if case .roundRobinLbConfig(let v)? = _storage._lbConfig {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 56)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -884,6 +1017,118 @@ nonisolated extension Envoy_Config_Cluster_V3_Cluster.RingHashLbConfig: SwiftPro
   public static func ==(lhs: Envoy_Config_Cluster_V3_Cluster.RingHashLbConfig, rhs: Envoy_Config_Cluster_V3_Cluster.RingHashLbConfig) -> Bool {
     if lhs._minimumRingSize != rhs._minimumRingSize {return false}
     if lhs._maximumRingSize != rhs._maximumRingSize {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Envoy_Config_Cluster_V3_Cluster.SlowStartConfig: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Envoy_Config_Cluster_V3_Cluster.protoMessageName + ".SlowStartConfig"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}slow_start_window\0\u{1}aggression\0\u{3}min_weight_percent\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._slowStartWindow) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._aggression) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._minWeightPercent) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._slowStartWindow {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._aggression {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._minWeightPercent {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Envoy_Config_Cluster_V3_Cluster.SlowStartConfig, rhs: Envoy_Config_Cluster_V3_Cluster.SlowStartConfig) -> Bool {
+    if lhs._slowStartWindow != rhs._slowStartWindow {return false}
+    if lhs._aggression != rhs._aggression {return false}
+    if lhs._minWeightPercent != rhs._minWeightPercent {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Envoy_Config_Cluster_V3_Cluster.RoundRobinLbConfig: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Envoy_Config_Cluster_V3_Cluster.protoMessageName + ".RoundRobinLbConfig"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}slow_start_config\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._slowStartConfig) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._slowStartConfig {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Envoy_Config_Cluster_V3_Cluster.RoundRobinLbConfig, rhs: Envoy_Config_Cluster_V3_Cluster.RoundRobinLbConfig) -> Bool {
+    if lhs._slowStartConfig != rhs._slowStartConfig {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Envoy_Config_Cluster_V3_Cluster.LeastRequestLbConfig: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Envoy_Config_Cluster_V3_Cluster.protoMessageName + ".LeastRequestLbConfig"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{4}\u{3}slow_start_config\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._slowStartConfig) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._slowStartConfig {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Envoy_Config_Cluster_V3_Cluster.LeastRequestLbConfig, rhs: Envoy_Config_Cluster_V3_Cluster.LeastRequestLbConfig) -> Bool {
+    if lhs._slowStartConfig != rhs._slowStartConfig {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -73,6 +73,51 @@ public nonisolated struct Envoy_Config_Core_V3_Http1ProtocolOptions: Sendable {
   public init() {}
 }
 
+public nonisolated struct Envoy_Config_Core_V3_UpstreamHttpProtocolOptions: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var autoSni: Bool = false
+
+  public var autoSanValidation: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Envoy_Config_Core_V3_KeepaliveSettings: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var interval: SwiftProtobuf.Google_Protobuf_Duration {
+    get {_interval ?? SwiftProtobuf.Google_Protobuf_Duration()}
+    set {_interval = newValue}
+  }
+  /// Returns true if `interval` has been explicitly set.
+  public var hasInterval: Bool {self._interval != nil}
+  /// Clears the value of `interval`. Subsequent reads from it will return its default value.
+  public mutating func clearInterval() {self._interval = nil}
+
+  public var timeout: SwiftProtobuf.Google_Protobuf_Duration {
+    get {_timeout ?? SwiftProtobuf.Google_Protobuf_Duration()}
+    set {_timeout = newValue}
+  }
+  /// Returns true if `timeout` has been explicitly set.
+  public var hasTimeout: Bool {self._timeout != nil}
+  /// Clears the value of `timeout`. Subsequent reads from it will return its default value.
+  public mutating func clearTimeout() {self._timeout = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _interval: SwiftProtobuf.Google_Protobuf_Duration? = nil
+  fileprivate var _timeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+}
+
 public nonisolated struct Envoy_Config_Core_V3_Http2ProtocolOptions: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -87,11 +132,21 @@ public nonisolated struct Envoy_Config_Core_V3_Http2ProtocolOptions: Sendable {
   /// Clears the value of `maxConcurrentStreams`. Subsequent reads from it will return its default value.
   public mutating func clearMaxConcurrentStreams() {self._maxConcurrentStreams = nil}
 
+  public var connectionKeepalive: Envoy_Config_Core_V3_KeepaliveSettings {
+    get {_connectionKeepalive ?? Envoy_Config_Core_V3_KeepaliveSettings()}
+    set {_connectionKeepalive = newValue}
+  }
+  /// Returns true if `connectionKeepalive` has been explicitly set.
+  public var hasConnectionKeepalive: Bool {self._connectionKeepalive != nil}
+  /// Clears the value of `connectionKeepalive`. Subsequent reads from it will return its default value.
+  public mutating func clearConnectionKeepalive() {self._connectionKeepalive = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _maxConcurrentStreams: SwiftProtobuf.Google_Protobuf_UInt32Value? = nil
+  fileprivate var _connectionKeepalive: Envoy_Config_Core_V3_KeepaliveSettings? = nil
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -161,9 +216,83 @@ nonisolated extension Envoy_Config_Core_V3_Http1ProtocolOptions: SwiftProtobuf.M
   }
 }
 
+nonisolated extension Envoy_Config_Core_V3_UpstreamHttpProtocolOptions: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpstreamHttpProtocolOptions"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}auto_sni\0\u{3}auto_san_validation\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.autoSni) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.autoSanValidation) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.autoSni != false {
+      try visitor.visitSingularBoolField(value: self.autoSni, fieldNumber: 1)
+    }
+    if self.autoSanValidation != false {
+      try visitor.visitSingularBoolField(value: self.autoSanValidation, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Envoy_Config_Core_V3_UpstreamHttpProtocolOptions, rhs: Envoy_Config_Core_V3_UpstreamHttpProtocolOptions) -> Bool {
+    if lhs.autoSni != rhs.autoSni {return false}
+    if lhs.autoSanValidation != rhs.autoSanValidation {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Envoy_Config_Core_V3_KeepaliveSettings: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".KeepaliveSettings"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}interval\0\u{1}timeout\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._interval) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._timeout) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._interval {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._timeout {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Envoy_Config_Core_V3_KeepaliveSettings, rhs: Envoy_Config_Core_V3_KeepaliveSettings) -> Bool {
+    if lhs._interval != rhs._interval {return false}
+    if lhs._timeout != rhs._timeout {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Envoy_Config_Core_V3_Http2ProtocolOptions: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Http2ProtocolOptions"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{4}\u{2}max_concurrent_streams\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{4}\u{2}max_concurrent_streams\0\u{4}\u{d}connection_keepalive\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -172,6 +301,7 @@ nonisolated extension Envoy_Config_Core_V3_Http2ProtocolOptions: SwiftProtobuf.M
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 2: try { try decoder.decodeSingularMessageField(value: &self._maxConcurrentStreams) }()
+      case 15: try { try decoder.decodeSingularMessageField(value: &self._connectionKeepalive) }()
       default: break
       }
     }
@@ -185,11 +315,15 @@ nonisolated extension Envoy_Config_Core_V3_Http2ProtocolOptions: SwiftProtobuf.M
     try { if let v = self._maxConcurrentStreams {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
     } }()
+    try { if let v = self._connectionKeepalive {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Envoy_Config_Core_V3_Http2ProtocolOptions, rhs: Envoy_Config_Core_V3_Http2ProtocolOptions) -> Bool {
     if lhs._maxConcurrentStreams != rhs._maxConcurrentStreams {return false}
+    if lhs._connectionKeepalive != rhs._connectionKeepalive {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

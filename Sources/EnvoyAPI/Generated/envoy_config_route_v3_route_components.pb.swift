@@ -217,7 +217,22 @@ public nonisolated struct Envoy_Config_Route_V3_WeightedCluster: Sendable {
 
     public var responseHeadersToRemove: [String] = []
 
+    public var hostRewriteSpecifier: Envoy_Config_Route_V3_WeightedCluster.ClusterWeight.OneOf_HostRewriteSpecifier? = nil
+
+    public var hostRewriteLiteral: String {
+      get {
+        if case .hostRewriteLiteral(let v)? = hostRewriteSpecifier {return v}
+        return String()
+      }
+      set {hostRewriteSpecifier = .hostRewriteLiteral(newValue)}
+    }
+
     public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public nonisolated enum OneOf_HostRewriteSpecifier: Equatable, Sendable {
+      case hostRewriteLiteral(String)
+
+    }
 
     public init() {}
 
@@ -375,6 +390,17 @@ public nonisolated struct Envoy_Config_Route_V3_RouteAction: @unchecked Sendable
   /// Clears the value of `idleTimeout`. Subsequent reads from it will return its default value.
   public mutating func clearIdleTimeout() {_uniqueStorage()._idleTimeout = nil}
 
+  /// Deprecated in Envoy, but what Istio sets on sidecar routes so that a gRPC request's
+  /// grpc-timeout header is honoured up to the route timeout.
+  public var maxGrpcTimeout: SwiftProtobuf.Google_Protobuf_Duration {
+    get {_storage._maxGrpcTimeout ?? SwiftProtobuf.Google_Protobuf_Duration()}
+    set {_uniqueStorage()._maxGrpcTimeout = newValue}
+  }
+  /// Returns true if `maxGrpcTimeout` has been explicitly set.
+  public var hasMaxGrpcTimeout: Bool {_storage._maxGrpcTimeout != nil}
+  /// Clears the value of `maxGrpcTimeout`. Subsequent reads from it will return its default value.
+  public mutating func clearMaxGrpcTimeout() {_uniqueStorage()._maxGrpcTimeout = nil}
+
   public var retryPolicy: Envoy_Config_Route_V3_RetryPolicy {
     get {_storage._retryPolicy ?? Envoy_Config_Route_V3_RetryPolicy()}
     set {_uniqueStorage()._retryPolicy = newValue}
@@ -482,6 +508,14 @@ public nonisolated struct Envoy_Config_Route_V3_RouteAction: @unchecked Sendable
       set {policySpecifier = .connectionProperties(newValue)}
     }
 
+    public var queryParameter: Envoy_Config_Route_V3_RouteAction.HashPolicy.QueryParameter {
+      get {
+        if case .queryParameter(let v)? = policySpecifier {return v}
+        return Envoy_Config_Route_V3_RouteAction.HashPolicy.QueryParameter()
+      }
+      set {policySpecifier = .queryParameter(newValue)}
+    }
+
     public var terminal: Bool = false
 
     public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -490,6 +524,7 @@ public nonisolated struct Envoy_Config_Route_V3_RouteAction: @unchecked Sendable
       case header(Envoy_Config_Route_V3_RouteAction.HashPolicy.Header)
       case cookie(Envoy_Config_Route_V3_RouteAction.HashPolicy.Cookie)
       case connectionProperties(Envoy_Config_Route_V3_RouteAction.HashPolicy.ConnectionProperties)
+      case queryParameter(Envoy_Config_Route_V3_RouteAction.HashPolicy.QueryParameter)
 
     }
 
@@ -536,6 +571,18 @@ public nonisolated struct Envoy_Config_Route_V3_RouteAction: @unchecked Sendable
       // methods supported on all messages.
 
       public var sourceIp: Bool = false
+
+      public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+      public init() {}
+    }
+
+    public nonisolated struct QueryParameter: Sendable {
+      // SwiftProtobuf.Message conformance is added in an extension below. See the
+      // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+      // methods supported on all messages.
+
+      public var name: String = String()
 
       public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -606,6 +653,15 @@ public nonisolated struct Envoy_Config_Route_V3_RetryPolicy: Sendable {
   /// Clears the value of `perTryTimeout`. Subsequent reads from it will return its default value.
   public mutating func clearPerTryTimeout() {self._perTryTimeout = nil}
 
+  public var retryPriority: Envoy_Config_Route_V3_RetryPolicy.RetryPriority {
+    get {_retryPriority ?? Envoy_Config_Route_V3_RetryPolicy.RetryPriority()}
+    set {_retryPriority = newValue}
+  }
+  /// Returns true if `retryPriority` has been explicitly set.
+  public var hasRetryPriority: Bool {self._retryPriority != nil}
+  /// Clears the value of `retryPriority`. Subsequent reads from it will return its default value.
+  public mutating func clearRetryPriority() {self._retryPriority = nil}
+
   public var retryHostPredicate: [Envoy_Config_Route_V3_RetryPolicy.RetryHostPredicate] = []
 
   public var hostSelectionRetryMaxAttempts: Int64 = 0
@@ -631,6 +687,33 @@ public nonisolated struct Envoy_Config_Route_V3_RetryPolicy: Sendable {
     public var name: String = String()
 
     public var configType: Envoy_Config_Route_V3_RetryPolicy.RetryHostPredicate.OneOf_ConfigType? = nil
+
+    public var typedConfig: SwiftProtobuf.Google_Protobuf_Any {
+      get {
+        if case .typedConfig(let v)? = configType {return v}
+        return SwiftProtobuf.Google_Protobuf_Any()
+      }
+      set {configType = .typedConfig(newValue)}
+    }
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public nonisolated enum OneOf_ConfigType: Equatable, Sendable {
+      case typedConfig(SwiftProtobuf.Google_Protobuf_Any)
+
+    }
+
+    public init() {}
+  }
+
+  public nonisolated struct RetryPriority: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    public var name: String = String()
+
+    public var configType: Envoy_Config_Route_V3_RetryPolicy.RetryPriority.OneOf_ConfigType? = nil
 
     public var typedConfig: SwiftProtobuf.Google_Protobuf_Any {
       get {
@@ -685,6 +768,7 @@ public nonisolated struct Envoy_Config_Route_V3_RetryPolicy: Sendable {
 
   fileprivate var _numRetries: SwiftProtobuf.Google_Protobuf_UInt32Value? = nil
   fileprivate var _perTryTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+  fileprivate var _retryPriority: Envoy_Config_Route_V3_RetryPolicy.RetryPriority? = nil
   fileprivate var _retryBackOff: Envoy_Config_Route_V3_RetryPolicy.RetryBackOff? = nil
 }
 
@@ -1264,7 +1348,7 @@ nonisolated extension Envoy_Config_Route_V3_WeightedCluster: SwiftProtobuf.Messa
 
 nonisolated extension Envoy_Config_Route_V3_WeightedCluster.ClusterWeight: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = Envoy_Config_Route_V3_WeightedCluster.protoMessageName + ".ClusterWeight"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}weight\0\u{4}\u{2}request_headers_to_add\0\u{3}response_headers_to_add\0\u{3}response_headers_to_remove\0\u{4}\u{3}request_headers_to_remove\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}weight\0\u{4}\u{2}request_headers_to_add\0\u{3}response_headers_to_add\0\u{3}response_headers_to_remove\0\u{4}\u{3}request_headers_to_remove\0\u{4}\u{2}host_rewrite_literal\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1278,6 +1362,14 @@ nonisolated extension Envoy_Config_Route_V3_WeightedCluster.ClusterWeight: Swift
       case 5: try { try decoder.decodeRepeatedMessageField(value: &self.responseHeadersToAdd) }()
       case 6: try { try decoder.decodeRepeatedStringField(value: &self.responseHeadersToRemove) }()
       case 9: try { try decoder.decodeRepeatedStringField(value: &self.requestHeadersToRemove) }()
+      case 11: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.hostRewriteSpecifier != nil {try decoder.handleConflictingOneOf()}
+          self.hostRewriteSpecifier = .hostRewriteLiteral(v)
+        }
+      }()
       default: break
       }
     }
@@ -1306,6 +1398,9 @@ nonisolated extension Envoy_Config_Route_V3_WeightedCluster.ClusterWeight: Swift
     if !self.requestHeadersToRemove.isEmpty {
       try visitor.visitRepeatedStringField(value: self.requestHeadersToRemove, fieldNumber: 9)
     }
+    try { if case .hostRewriteLiteral(let v)? = self.hostRewriteSpecifier {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 11)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1316,6 +1411,7 @@ nonisolated extension Envoy_Config_Route_V3_WeightedCluster.ClusterWeight: Swift
     if lhs.requestHeadersToRemove != rhs.requestHeadersToRemove {return false}
     if lhs.responseHeadersToAdd != rhs.responseHeadersToAdd {return false}
     if lhs.responseHeadersToRemove != rhs.responseHeadersToRemove {return false}
+    if lhs.hostRewriteSpecifier != rhs.hostRewriteSpecifier {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1432,7 +1528,7 @@ nonisolated extension Envoy_Config_Route_V3_RouteMatch: SwiftProtobuf.Message, S
 
 nonisolated extension Envoy_Config_Route_V3_RouteAction: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RouteAction"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}cluster\0\u{4}\u{2}weighted_clusters\0\u{4}\u{2}prefix_rewrite\0\u{3}host_rewrite_literal\0\u{2}\u{2}timeout\0\u{3}retry_policy\0\u{4}\u{6}hash_policy\0\u{4}\u{9}idle_timeout\0\u{4}\u{6}request_mirror_policies\0\u{4}\u{2}regex_rewrite\0\u{4}\u{4}max_stream_duration\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}cluster\0\u{4}\u{2}weighted_clusters\0\u{4}\u{2}prefix_rewrite\0\u{3}host_rewrite_literal\0\u{2}\u{2}timeout\0\u{3}retry_policy\0\u{4}\u{6}hash_policy\0\u{4}\u{8}max_grpc_timeout\0\u{3}idle_timeout\0\u{4}\u{6}request_mirror_policies\0\u{4}\u{2}regex_rewrite\0\u{4}\u{4}max_stream_duration\0")
 
   fileprivate class _StorageClass {
     var _clusterSpecifier: Envoy_Config_Route_V3_RouteAction.OneOf_ClusterSpecifier?
@@ -1441,6 +1537,7 @@ nonisolated extension Envoy_Config_Route_V3_RouteAction: SwiftProtobuf.Message, 
     var _hostRewriteSpecifier: Envoy_Config_Route_V3_RouteAction.OneOf_HostRewriteSpecifier?
     var _timeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
     var _idleTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    var _maxGrpcTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
     var _retryPolicy: Envoy_Config_Route_V3_RetryPolicy? = nil
     var _requestMirrorPolicies: [Envoy_Config_Route_V3_RouteAction.RequestMirrorPolicy] = []
     var _hashPolicy: [Envoy_Config_Route_V3_RouteAction.HashPolicy] = []
@@ -1461,6 +1558,7 @@ nonisolated extension Envoy_Config_Route_V3_RouteAction: SwiftProtobuf.Message, 
       _hostRewriteSpecifier = source._hostRewriteSpecifier
       _timeout = source._timeout
       _idleTimeout = source._idleTimeout
+      _maxGrpcTimeout = source._maxGrpcTimeout
       _retryPolicy = source._retryPolicy
       _requestMirrorPolicies = source._requestMirrorPolicies
       _hashPolicy = source._hashPolicy
@@ -1516,6 +1614,7 @@ nonisolated extension Envoy_Config_Route_V3_RouteAction: SwiftProtobuf.Message, 
         case 8: try { try decoder.decodeSingularMessageField(value: &_storage._timeout) }()
         case 9: try { try decoder.decodeSingularMessageField(value: &_storage._retryPolicy) }()
         case 15: try { try decoder.decodeRepeatedMessageField(value: &_storage._hashPolicy) }()
+        case 23: try { try decoder.decodeSingularMessageField(value: &_storage._maxGrpcTimeout) }()
         case 24: try { try decoder.decodeSingularMessageField(value: &_storage._idleTimeout) }()
         case 30: try { try decoder.decodeRepeatedMessageField(value: &_storage._requestMirrorPolicies) }()
         case 32: try { try decoder.decodeSingularMessageField(value: &_storage._regexRewrite) }()
@@ -1558,6 +1657,9 @@ nonisolated extension Envoy_Config_Route_V3_RouteAction: SwiftProtobuf.Message, 
       if !_storage._hashPolicy.isEmpty {
         try visitor.visitRepeatedMessageField(value: _storage._hashPolicy, fieldNumber: 15)
       }
+      try { if let v = _storage._maxGrpcTimeout {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 23)
+      } }()
       try { if let v = _storage._idleTimeout {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 24)
       } }()
@@ -1585,6 +1687,7 @@ nonisolated extension Envoy_Config_Route_V3_RouteAction: SwiftProtobuf.Message, 
         if _storage._hostRewriteSpecifier != rhs_storage._hostRewriteSpecifier {return false}
         if _storage._timeout != rhs_storage._timeout {return false}
         if _storage._idleTimeout != rhs_storage._idleTimeout {return false}
+        if _storage._maxGrpcTimeout != rhs_storage._maxGrpcTimeout {return false}
         if _storage._retryPolicy != rhs_storage._retryPolicy {return false}
         if _storage._requestMirrorPolicies != rhs_storage._requestMirrorPolicies {return false}
         if _storage._hashPolicy != rhs_storage._hashPolicy {return false}
@@ -1649,7 +1752,7 @@ nonisolated extension Envoy_Config_Route_V3_RouteAction.RequestMirrorPolicy: Swi
 
 nonisolated extension Envoy_Config_Route_V3_RouteAction.HashPolicy: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = Envoy_Config_Route_V3_RouteAction.protoMessageName + ".HashPolicy"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{1}cookie\0\u{3}connection_properties\0\u{1}terminal\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{1}cookie\0\u{3}connection_properties\0\u{1}terminal\0\u{3}query_parameter\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1697,6 +1800,19 @@ nonisolated extension Envoy_Config_Route_V3_RouteAction.HashPolicy: SwiftProtobu
         }
       }()
       case 4: try { try decoder.decodeSingularBoolField(value: &self.terminal) }()
+      case 5: try {
+        var v: Envoy_Config_Route_V3_RouteAction.HashPolicy.QueryParameter?
+        var hadOneofValue = false
+        if let current = self.policySpecifier {
+          hadOneofValue = true
+          if case .queryParameter(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.policySpecifier = .queryParameter(v)
+        }
+      }()
       default: break
       }
     }
@@ -1720,11 +1836,14 @@ nonisolated extension Envoy_Config_Route_V3_RouteAction.HashPolicy: SwiftProtobu
       guard case .connectionProperties(let v)? = self.policySpecifier else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
     }()
-    case nil: break
+    default: break
     }
     if self.terminal != false {
       try visitor.visitSingularBoolField(value: self.terminal, fieldNumber: 4)
     }
+    try { if case .queryParameter(let v)? = self.policySpecifier {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1840,6 +1959,36 @@ nonisolated extension Envoy_Config_Route_V3_RouteAction.HashPolicy.ConnectionPro
   }
 }
 
+nonisolated extension Envoy_Config_Route_V3_RouteAction.HashPolicy.QueryParameter: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Envoy_Config_Route_V3_RouteAction.HashPolicy.protoMessageName + ".QueryParameter"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Envoy_Config_Route_V3_RouteAction.HashPolicy.QueryParameter, rhs: Envoy_Config_Route_V3_RouteAction.HashPolicy.QueryParameter) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Envoy_Config_Route_V3_RouteAction.MaxStreamDuration: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = Envoy_Config_Route_V3_RouteAction.protoMessageName + ".MaxStreamDuration"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}max_stream_duration\0\u{3}grpc_timeout_header_max\0")
@@ -1881,7 +2030,7 @@ nonisolated extension Envoy_Config_Route_V3_RouteAction.MaxStreamDuration: Swift
 
 nonisolated extension Envoy_Config_Route_V3_RetryPolicy: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RetryPolicy"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}retry_on\0\u{3}num_retries\0\u{3}per_try_timeout\0\u{4}\u{2}retry_host_predicate\0\u{3}host_selection_retry_max_attempts\0\u{3}retriable_status_codes\0\u{3}retry_back_off\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}retry_on\0\u{3}num_retries\0\u{3}per_try_timeout\0\u{3}retry_priority\0\u{3}retry_host_predicate\0\u{3}host_selection_retry_max_attempts\0\u{3}retriable_status_codes\0\u{3}retry_back_off\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1892,6 +2041,7 @@ nonisolated extension Envoy_Config_Route_V3_RetryPolicy: SwiftProtobuf.Message, 
       case 1: try { try decoder.decodeSingularStringField(value: &self.retryOn) }()
       case 2: try { try decoder.decodeSingularMessageField(value: &self._numRetries) }()
       case 3: try { try decoder.decodeSingularMessageField(value: &self._perTryTimeout) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._retryPriority) }()
       case 5: try { try decoder.decodeRepeatedMessageField(value: &self.retryHostPredicate) }()
       case 6: try { try decoder.decodeSingularInt64Field(value: &self.hostSelectionRetryMaxAttempts) }()
       case 7: try { try decoder.decodeRepeatedUInt32Field(value: &self.retriableStatusCodes) }()
@@ -1915,6 +2065,9 @@ nonisolated extension Envoy_Config_Route_V3_RetryPolicy: SwiftProtobuf.Message, 
     try { if let v = self._perTryTimeout {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
     } }()
+    try { if let v = self._retryPriority {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
     if !self.retryHostPredicate.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.retryHostPredicate, fieldNumber: 5)
     }
@@ -1934,6 +2087,7 @@ nonisolated extension Envoy_Config_Route_V3_RetryPolicy: SwiftProtobuf.Message, 
     if lhs.retryOn != rhs.retryOn {return false}
     if lhs._numRetries != rhs._numRetries {return false}
     if lhs._perTryTimeout != rhs._perTryTimeout {return false}
+    if lhs._retryPriority != rhs._retryPriority {return false}
     if lhs.retryHostPredicate != rhs.retryHostPredicate {return false}
     if lhs.hostSelectionRetryMaxAttempts != rhs.hostSelectionRetryMaxAttempts {return false}
     if lhs.retriableStatusCodes != rhs.retriableStatusCodes {return false}
@@ -1987,6 +2141,57 @@ nonisolated extension Envoy_Config_Route_V3_RetryPolicy.RetryHostPredicate: Swif
   }
 
   public static func ==(lhs: Envoy_Config_Route_V3_RetryPolicy.RetryHostPredicate, rhs: Envoy_Config_Route_V3_RetryPolicy.RetryHostPredicate) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.configType != rhs.configType {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Envoy_Config_Route_V3_RetryPolicy.RetryPriority: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Envoy_Config_Route_V3_RetryPolicy.protoMessageName + ".RetryPriority"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{4}\u{2}typed_config\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try {
+        var v: SwiftProtobuf.Google_Protobuf_Any?
+        var hadOneofValue = false
+        if let current = self.configType {
+          hadOneofValue = true
+          if case .typedConfig(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.configType = .typedConfig(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    try { if case .typedConfig(let v)? = self.configType {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Envoy_Config_Route_V3_RetryPolicy.RetryPriority, rhs: Envoy_Config_Route_V3_RetryPolicy.RetryPriority) -> Bool {
     if lhs.name != rhs.name {return false}
     if lhs.configType != rhs.configType {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}

@@ -90,9 +90,19 @@ public nonisolated struct Envoy_Extensions_TransportSockets_Tls_V3_CommonTlsCont
   /// Clears the value of `tlsParams`. Subsequent reads from it will return its default value.
   public mutating func clearTlsParams() {self._tlsParams = nil}
 
+  public var tlsCertificates: [Envoy_Extensions_TransportSockets_Tls_V3_TlsCertificate] = []
+
   public var tlsCertificateSdsSecretConfigs: [Envoy_Extensions_TransportSockets_Tls_V3_SdsSecretConfig] = []
 
   public var validationContextType: Envoy_Extensions_TransportSockets_Tls_V3_CommonTlsContext.OneOf_ValidationContextType? = nil
+
+  public var validationContext: Envoy_Extensions_TransportSockets_Tls_V3_CertificateValidationContext {
+    get {
+      if case .validationContext(let v)? = validationContextType {return v}
+      return Envoy_Extensions_TransportSockets_Tls_V3_CertificateValidationContext()
+    }
+    set {validationContextType = .validationContext(newValue)}
+  }
 
   public var validationContextSdsSecretConfig: Envoy_Extensions_TransportSockets_Tls_V3_SdsSecretConfig {
     get {
@@ -115,6 +125,7 @@ public nonisolated struct Envoy_Extensions_TransportSockets_Tls_V3_CommonTlsCont
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_ValidationContextType: Equatable, Sendable {
+    case validationContext(Envoy_Extensions_TransportSockets_Tls_V3_CertificateValidationContext)
     case validationContextSdsSecretConfig(Envoy_Extensions_TransportSockets_Tls_V3_SdsSecretConfig)
     case combinedValidationContext(Envoy_Extensions_TransportSockets_Tls_V3_CommonTlsContext.CombinedCertificateValidationContext)
 
@@ -240,7 +251,7 @@ nonisolated extension Envoy_Extensions_TransportSockets_Tls_V3_DownstreamTlsCont
 
 nonisolated extension Envoy_Extensions_TransportSockets_Tls_V3_CommonTlsContext: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CommonTlsContext"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}tls_params\0\u{4}\u{3}alpn_protocols\0\u{4}\u{2}tls_certificate_sds_secret_configs\0\u{3}validation_context_sds_secret_config\0\u{3}combined_validation_context\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}tls_params\0\u{3}tls_certificates\0\u{3}validation_context\0\u{3}alpn_protocols\0\u{4}\u{2}tls_certificate_sds_secret_configs\0\u{3}validation_context_sds_secret_config\0\u{3}combined_validation_context\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -249,6 +260,20 @@ nonisolated extension Envoy_Extensions_TransportSockets_Tls_V3_CommonTlsContext:
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._tlsParams) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.tlsCertificates) }()
+      case 3: try {
+        var v: Envoy_Extensions_TransportSockets_Tls_V3_CertificateValidationContext?
+        var hadOneofValue = false
+        if let current = self.validationContextType {
+          hadOneofValue = true
+          if case .validationContext(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.validationContextType = .validationContext(v)
+        }
+      }()
       case 4: try { try decoder.decodeRepeatedStringField(value: &self.alpnProtocols) }()
       case 6: try { try decoder.decodeRepeatedMessageField(value: &self.tlsCertificateSdsSecretConfigs) }()
       case 7: try {
@@ -290,6 +315,12 @@ nonisolated extension Envoy_Extensions_TransportSockets_Tls_V3_CommonTlsContext:
     try { if let v = self._tlsParams {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
     } }()
+    if !self.tlsCertificates.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.tlsCertificates, fieldNumber: 2)
+    }
+    try { if case .validationContext(let v)? = self.validationContextType {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     if !self.alpnProtocols.isEmpty {
       try visitor.visitRepeatedStringField(value: self.alpnProtocols, fieldNumber: 4)
     }
@@ -305,13 +336,14 @@ nonisolated extension Envoy_Extensions_TransportSockets_Tls_V3_CommonTlsContext:
       guard case .combinedValidationContext(let v)? = self.validationContextType else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
     }()
-    case nil: break
+    default: break
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Envoy_Extensions_TransportSockets_Tls_V3_CommonTlsContext, rhs: Envoy_Extensions_TransportSockets_Tls_V3_CommonTlsContext) -> Bool {
     if lhs._tlsParams != rhs._tlsParams {return false}
+    if lhs.tlsCertificates != rhs.tlsCertificates {return false}
     if lhs.tlsCertificateSdsSecretConfigs != rhs.tlsCertificateSdsSecretConfigs {return false}
     if lhs.validationContextType != rhs.validationContextType {return false}
     if lhs.alpnProtocols != rhs.alpnProtocols {return false}

@@ -93,16 +93,9 @@ enum HTTPRouteDecoder {
                 FieldPath.child(reader.path, "attempts"), line: reader.cursor.line,
                 "Required value: retries without attempts disable retrying; set attempts (0 to disable)")
         }
-        let remoteLocalities = reader.field("retryRemoteLocalities")
-        let retryRemoteLocalities = remoteLocalities?.bool()
-        if let remoteLocalities, retryRemoteLocalities == true {
-            // Needs Envoy's previous_priorities retry priority, which the translator cannot
-            // emit yet; `false` is what every route already does.
-            remoteLocalities.error("not supported yet: Trellis does not implement retryRemoteLocalities: true; remove it")
-        }
         return HTTPRetry(
             attempts: attempts?.int32() ?? 0, perTryTimeout: reader.duration("perTryTimeout"),
-            retryOn: reader.string("retryOn"), retryRemoteLocalities: retryRemoteLocalities)
+            retryOn: reader.string("retryOn"), retryRemoteLocalities: reader.bool("retryRemoteLocalities"))
     }
 
     private static func fault(_ reader: ObjectReader) -> HTTPFaultInjection? {

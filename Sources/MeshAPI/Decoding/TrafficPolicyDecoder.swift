@@ -14,9 +14,7 @@ enum TrafficPolicyDecoder {
     }
 
     private static func consistentHash(_ reader: ObjectReader) -> ConsistentHashLB? {
-        // httpQueryParameterName needs Envoy's query-parameter hash policy, which the translator
-        // cannot emit yet: hashing nothing would spread the requests silently.
-        reader.notSupported("maglev", "httpQueryParameterName")
+        reader.notSupported("maglev")
         let hash = ConsistentHashLB(
             httpHeaderName: reader.string("httpHeaderName"),
             httpCookie: reader.object("httpCookie") { cookie in
@@ -26,6 +24,7 @@ enum TrafficPolicyDecoder {
                     ttl: cookie.duration("ttl", allowZero: true))
             },
             useSourceIp: reader.bool("useSourceIp"),
+            httpQueryParameterName: reader.string("httpQueryParameterName"),
             minimumRingSize: reader.uint64("minimumRingSize"),
             ringHash: reader.object("ringHash") { ConsistentHashLB.RingHash(minimumRingSize: $0.uint64("minimumRingSize")) })
         let keys = ["httpHeaderName", "httpCookie", "useSourceIp", "httpQueryParameterName"].filter(reader.contains)

@@ -23,6 +23,8 @@ enum CrossResourceValidation {
                 if !HostName.isWildcard(host) && !registry.declares(host) {
                     document.context.warning("spec.host", unknownHostMessage(host))
                 }
+            case .workloadEntry(let entry):
+                WorkloadSelectionChecks.check(entry, document, in: documents)
             default:
                 break
             }

@@ -98,6 +98,12 @@ enum DestinationRuleValidation {
             if http.h2UpgradePolicy == .upgrade && http.useClientProtocol == true {
                 report.error("\(path).http", "use client protocol must not be true when h2UpgradePolicy is UPGRADE")
             }
+            if let keepAlive = http.http2KeepAlive, keepAlive.interval != nil, keepAlive.timeout == nil {
+                // Envoy requires a PING timeout and has no default for it: it would reject the cluster.
+                report.error(
+                    "\(path).http.http2KeepAlive.timeout",
+                    "Required value: Trellis needs a timeout with interval (Envoy's HTTP/2 keepalive has no default timeout)")
+            }
         }
         if let tcp = pool.tcp, let max = tcp.maxConnections, max < 0 {
             report.error("\(path).tcp.maxConnections", "max connections must be non-negative")

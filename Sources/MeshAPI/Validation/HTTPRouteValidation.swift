@@ -9,6 +9,9 @@ enum HTTPRouteValidation {
         "unavailable",
     ]
 
+    /// The response codes of Envoy's RedirectAction.
+    static let redirectCodes: Set<UInt32> = [301, 302, 303, 307, 308]
+
     static let grpcStatuses: Set<String> = [
         "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
         "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
@@ -144,8 +147,15 @@ enum HTTPRouteValidation {
         if redirect.uri == nil && redirect.authority == nil && redirect.port == nil && redirect.scheme == nil {
             report.error(path, "redirect must specify URI, authority, scheme, or port")
         }
-        if let code = redirect.redirectCode, code != 0, !(300...399).contains(code) {
-            report.error("\(path).redirectCode", "\(code) is not a valid redirect code, must be 3xx")
+        if let code = redirect.redirectCode, code != 0 {
+            if !(300...399).contains(code) {
+                report.error("\(path).redirectCode", "\(code) is not a valid redirect code, must be 3xx")
+            } else if !redirectCodes.contains(code) {
+                // Istio accepts any 3xx but then drops the route's action, which Envoy rejects.
+                report.error(
+                    "\(path).redirectCode",
+                    "not supported yet: Envoy redirects only with 301, 302, 303, 307 or 308, not \(code)")
+            }
         }
         if let scheme = redirect.scheme, scheme != "http" && scheme != "https" {
             report.error("\(path).scheme", "invalid redirect scheme, must be \"http\" or \"https\"")

@@ -66,6 +66,12 @@ enum ServiceEntryValidation {
             if let problem = CommonChecks.portProblem(port.number) { report.error("\(path).number", problem) }
             if let target = port.targetPort, let problem = CommonChecks.portProblem(target) {
                 report.error("\(path).targetPort", problem)
+            } else if port.targetPort != nil && entry.resolution == .none {
+                // istiod overrides the original destination's port there (upstream_port_override),
+                // which Trellis' passthrough clusters do not do yet.
+                report.error(
+                    "\(path).targetPort",
+                    "not supported yet: Trellis does not redirect resolution NONE traffic to targetPort; remove it or use STATIC or DNS")
             }
         }
         if entry.addresses.isEmpty && entry.ports.contains(where: { $0.protocol == .tcp }) {
@@ -108,6 +114,13 @@ enum ServiceEntryValidation {
             for (index, endpoint) in entry.endpoints.enumerated() {
                 WorkloadValidation.checkEntry(
                     endpoint, at: "spec.endpoints[\(index)]", servicePorts: portNames, allowFQDN: true, report)
+                if endpoint.address.hasPrefix("unix://") {
+                    // Envoy's DNS clusters resolve every endpoint address as a name.
+                    report.error(
+                        "spec.endpoints[\(index)].address",
+                        "not supported yet: a unix:// endpoint of a \(entry.resolution.rawValue) service is never reached "
+                            + "(Envoy resolves DNS endpoints by name); use resolution STATIC")
+                }
             }
         }
     }

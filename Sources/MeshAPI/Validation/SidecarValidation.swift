@@ -28,6 +28,9 @@ enum SidecarValidation {
             if let port = listener.port {
                 checkPort(port, bind: listener.bind, allowUnix: true, at: "\(path).port", report)
                 if port.number == 0 {
+                    if listener.bind?.hasPrefix("unix://") == true {
+                        report.error("\(path).bind", unixEgressNotSupported)
+                    }
                     if !unixBinds.insert(listener.bind ?? "").inserted {
                         report.error("\(path).bind", "sidecar: unix domain socket values for listeners must be unique")
                     }
@@ -37,12 +40,25 @@ enum SidecarValidation {
                 } else if !egressPorts.insert(port.number).inserted {
                     report.error("\(path).port.number", "sidecar: ports on IP bound listeners must be unique")
                 }
-            } else if index != sidecar.egress.count - 1 {
-                report.error(path, "sidecar: the egress listener with empty port should be the last listener in the list")
+            } else {
+                if index != sidecar.egress.count - 1 {
+                    report.error(path, "sidecar: the egress listener with empty port should be the last listener in the list")
+                }
+                // Without a port every imported service port listens at the bind address.
+                if let bind = listener.bind {
+                    if bind.hasPrefix("unix://") {
+                        report.error("\(path).bind", unixEgressNotSupported)
+                    } else if let problem = CommonChecks.ipAddressProblem(bind) {
+                        report.error("\(path).bind", problem)
+                    }
+                }
             }
             checkEgressHosts(listener.hosts, namespace: key.namespace, at: "\(path).hosts", report)
         }
     }
+
+    static let unixEgressNotSupported =
+        "not supported yet: Trellis does not implement egress listeners on a Unix domain socket; bind an IP address and a port"
 
     private static func checkPort(_ port: SidecarPort, bind: String?, allowUnix: Bool, at path: String, _ report: DocumentContext) {
         if let name = port.name, let problem = CommonChecks.portNameProblem(name) { report.error("\(path).name", problem) }

@@ -6,9 +6,7 @@ enum SpecValidation {
         case .serviceEntry(let spec): ServiceEntryValidation.validate(spec, key: key, report)
         case .workloadEntry(let spec): WorkloadValidation.validate(spec, report)
         case .workloadGroup(let spec): WorkloadValidation.validate(spec, report)
-        case .virtualService(let spec):
-            VirtualServiceValidation.validate(spec, key: key, report)
-            TranslationLimits.check(spec, report)
+        case .virtualService(let spec): VirtualServiceValidation.validate(spec, key: key, report)
         case .destinationRule(let spec):
             DestinationRuleValidation.validate(spec, key: key, report)
             TranslationLimits.check(spec, report)

@@ -11,52 +11,30 @@ enum TranslationLimits {
         }
     }
 
-    static func check(_ service: VirtualService, _ report: DocumentContext) {
-        let matches =
-            service.tcp.enumerated().flatMap { index, route in
-                route.match.enumerated().map { ("spec.tcp[\(index)].match[\($0)]", $1.destinationSubnets) }
-            }
-            + service.tls.enumerated().flatMap { index, route in
-                route.match.enumerated().map { ("spec.tls[\(index)].match[\($0)]", $1.destinationSubnets) }
-            }
-        for (path, subnets) in matches where !subnets.isEmpty {
-            report.error(
-                "\(path).destinationSubnets",
-                "not supported yet: Trellis cannot match on the destination address; remove destinationSubnets")
-        }
-    }
-
     private static func check(_ policy: TrafficPolicy, at path: String, _ report: DocumentContext) {
-        checkBlocks(policy.loadBalancer, policy.connectionPool, policy.tls, at: path, report)
+        checkBlocks(policy.loadBalancer, policy.tls, at: path, report)
         for (index, level) in policy.portLevelSettings.enumerated() {
-            checkBlocks(level.loadBalancer, level.connectionPool, level.tls, at: "\(path).portLevelSettings[\(index)]", report)
+            checkBlocks(level.loadBalancer, level.tls, at: "\(path).portLevelSettings[\(index)]", report)
         }
     }
 
     private static func checkBlocks(
-        _ loadBalancer: LoadBalancerSettings?, _ pool: ConnectionPoolSettings?, _ tls: ClientTLSSettings?,
+        _ loadBalancer: LoadBalancerSettings?, _ tls: ClientTLSSettings?,
         at path: String, _ report: DocumentContext
     ) {
-        if loadBalancer?.warmup != nil {
+        if let balancer = loadBalancer, balancer.warmup != nil,
+            balancer.consistentHash != nil || balancer.simple == .random || balancer.simple == .passthrough
+        {
+            // Istio ignores it there without a word; say so.
             report.warning(
                 "\(path).loadBalancer.warmup",
-                "not applied yet: Trellis does not configure Envoy's slow start; new endpoints get their full share at once")
-        }
-        if pool?.http?.http2KeepAlive != nil {
-            report.warning(
-                "\(path).connectionPool.http.http2KeepAlive",
-                "not applied yet: Trellis does not configure HTTP/2 PING keepalive on upstream connections")
+                "has no effect: Envoy's slow start works only with ROUND_ROBIN and LEAST_REQUEST balancing")
         }
         guard let tls else { return }
-        if tls.mode == .mutual {
-            report.error(
-                "\(path).tls.mode",
-                "not supported yet: Trellis cannot originate MUTUAL TLS with client certificates; use SIMPLE, or ISTIO_MUTUAL inside the mesh")
-        }
         if tls.credentialName != nil {
             report.error(
                 "\(path).tls.credentialName",
-                "not supported yet: Trellis has no credential store; give caCertificates as a file on the proxy's host")
+                "not supported yet: Trellis has no credential store; give caCertificates (and for MUTUAL clientCertificate and privateKey) as files on the proxy's host")
         }
     }
 }

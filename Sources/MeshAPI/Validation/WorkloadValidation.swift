@@ -11,7 +11,14 @@ enum WorkloadValidation {
     ) {
         let address = entry.address
         if address.isEmpty {
-            if entry.network == nil { report.error("\(path).address", "Address is required (or set network)") }
+            if let network = entry.network {
+                report.warning(
+                    "\(path).address",
+                    "no address: the endpoint is reachable only through the gateway of network \"\(network)\", "
+                        + "which Trellis does not configure; it is left out of the service's endpoints")
+            } else {
+                report.error("\(path).address", "Address is required (or set network)")
+            }
         } else if address.hasPrefix("unix://") {
             if let problem = CommonChecks.unixAddressProblem(String(address.dropFirst("unix://".count))) {
                 report.error("\(path).address", problem)

@@ -2,11 +2,13 @@ import Logging
 import MeshAPI
 
 /// Loads the config dir, validates it, and applies what is valid; then polls for edits. An
-/// invalid document is reported once and skipped; the resource it would have replaced keeps
-/// serving its last good version.
+/// invalid document is reported once (log and `DATA_DIR/config-status.json`) and skipped; the
+/// resource it would have replaced keeps serving its last good version.
 struct ConfigWatcher: Sendable {
     let directory: ConfigDirectory
     let controller: MeshController
+    /// Where `config-status.json` goes.
+    let dataDirectory: String
     let logger: Logger
     var pollInterval: Duration = .milliseconds(250)
 
@@ -44,6 +46,12 @@ struct ConfigWatcher: Sendable {
         }
         let config = result.config.keepingLastGood(of: result.rejected, from: previous)
         controller.apply(config)
+        do {
+            try ConfigStatus(files: files.count, served: config, result: result, previous: previous)
+                .write(toDirectory: dataDirectory)
+        } catch {
+            logger.error("cannot write \(ConfigStatus.fileName) in \(dataDirectory): \(error)")
+        }
         logger.info(
             "configuration applied",
             metadata: [

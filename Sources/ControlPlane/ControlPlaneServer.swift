@@ -55,7 +55,8 @@ public struct ControlPlaneServer: Sendable {
             authority: authority, lifetime: options.workloadCertificateLifetime, logger: logger)
         let controller = MeshController(certificates: certificates, rootNamespace: options.rootNamespace)
         let watcher = ConfigWatcher(
-            directory: ConfigDirectory(path: options.configDirectory), controller: controller, logger: logger)
+            directory: ConfigDirectory(path: options.configDirectory), controller: controller,
+            dataDirectory: options.dataDirectory, logger: logger)
         let initialFiles = try watcher.loadInitial()
 
         let closer = StreamCloser()

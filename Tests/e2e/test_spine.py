@@ -4,6 +4,7 @@
 Run from the repository root: python -m pytest Tests/e2e -q
 """
 
+import json
 import re
 import socket
 from dataclasses import dataclass
@@ -208,11 +209,23 @@ def test_invalid_edits_are_rejected_and_last_good_keeps_serving(spine: Spine, st
     spine.trellis.wait_for_log(r"configuration applied", since=mark)
     consistently(unchanged, duration=2.0)
     assert not any("70000" in name for name in spine.envoy.dynamic_clusters()), "rejected port reached Envoy"
+    # The status file says the same as the log: what was rejected, why, and what kept serving.
+    status = config_status(spine)
+    assert status["rejected"] == ["ServiceEntry default/echo"], status
+    assert status["keptLastGood"] == ["ServiceEntry default/echo"], status
+    assert any(str(path) in line and "70000" in line for line in status["errors"]), status["errors"]
 
     # 3. A good edit after the bad ones still goes through.
     spine.write_service(spine.a, b)
     spine.wait_serving("A", "B")
     spine.trellis.check_alive()
+    status = config_status(spine)
+    assert status["rejected"] == [] and status["errors"] == [], status
+    assert status["servedResources"] == 1, status
+
+
+def config_status(spine: Spine) -> dict:
+    return json.loads((spine.trellis.data_dir / "config-status.json").read_text())
 
 
 # --- raw ADS clients cannot hurt the server or other proxies -------------------------------

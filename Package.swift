@@ -88,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "trellis",
             dependencies: [
-                "ControlPlane", "MeshAPI", "CertificateAuthority",
+                "ControlPlane", "MeshAPI", "CertificateAuthority", "XDSTranslator", "XDSCache",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

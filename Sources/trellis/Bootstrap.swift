@@ -110,16 +110,6 @@ struct Bootstrap: ParsableCommand {
     }
 
     private func parsedMetadata() throws -> [String: NodeMetadataValue] {
-        var result: [String: NodeMetadataValue] = [:]
-        for item in metadata {
-            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, !parts[0].isEmpty,
-                let value = NodeMetadataValue.parse(key: parts[0], value: parts[1])
-            else {
-                throw ValidationError("--metadata '\(item)' must be KEY=VALUE (LABELS=k=v,k2=v2 or a JSON object)")
-            }
-            result[parts[0]] = value
-        }
-        return result
+        try parseNodeMetadata(metadata)
     }
 }

@@ -27,7 +27,7 @@ struct GoldenTests {
         #expect(errors.isEmpty, "input must be valid: \(errors)")
         let snapshot = ProxyTranslator.snapshot(
             result.config, for: try GoldenProxy.parse(yaml), credentials: GoldenProxy.credentials(yaml))
-        let actual = try GoldenRendering.json(snapshot)
+        let actual = try SnapshotJSON.render(snapshot)
 
         let expectedURL = Self.directory.appendingPathComponent(name + ".json")
         if ProcessInfo.processInfo.environment["UPDATE_GOLDEN"] != nil {
@@ -95,48 +95,5 @@ enum GoldenProxy {
             }
         }
         return proxy
-    }
-}
-
-/// Renders a snapshot as stable, readable Envoy JSON.
-enum GoldenRendering {
-    static let registry: [any SwiftProtobuf.Message.Type] = [
-        Envoy_Config_Cluster_V3_Cluster.self, Envoy_Config_Endpoint_V3_ClusterLoadAssignment.self,
-        Envoy_Config_Listener_V3_Listener.self, Envoy_Config_Route_V3_RouteConfiguration.self,
-        Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpConnectionManager.self,
-        Envoy_Extensions_Filters_Network_TcpProxy_V3_TcpProxy.self,
-        Envoy_Extensions_Filters_Http_Router_V3_Router.self,
-        Envoy_Extensions_Filters_Http_Fault_V3_HTTPFault.self,
-        Envoy_Extensions_Filters_Http_Cors_V3_Cors.self,
-        Envoy_Extensions_Filters_Http_Cors_V3_CorsPolicy.self,
-        Envoy_Extensions_Filters_Listener_TlsInspector_V3_TlsInspector.self,
-        Envoy_Extensions_Filters_Listener_OriginalDst_V3_OriginalDst.self,
-        Envoy_Extensions_Upstreams_Http_V3_HttpProtocolOptions.self,
-        Envoy_Extensions_Retry_Host_PreviousHosts_V3_PreviousHostsPredicate.self,
-        Envoy_Extensions_Retry_Priority_PreviousPriorities_V3_PreviousPrioritiesConfig.self,
-        Envoy_Extensions_TransportSockets_Tls_V3_UpstreamTlsContext.self,
-        Envoy_Extensions_TransportSockets_Tls_V3_DownstreamTlsContext.self,
-        Envoy_Extensions_TransportSockets_Tls_V3_Secret.self,
-        Envoy_Extensions_Filters_Http_Rbac_V3_RBAC.self,
-        Envoy_Extensions_Filters_Http_Rbac_V3_RBACPerRoute.self,
-        Envoy_Extensions_Filters_Network_Rbac_V3_RBAC.self,
-    ]
-
-    static func json(_ snapshot: Snapshot) throws -> String {
-        for type in registry { Google_Protobuf_Any.register(messageType: type) }
-        var options = JSONEncodingOptions()
-        options.useDeterministicOrdering = true
-        options.preserveProtoFieldNames = true
-        var document: [String: Any] = [:]
-        for type in ResourceType.allCases {
-            let resources = snapshot.resources(type).values.sorted { $0.name < $1.name }
-            guard !resources.isEmpty else { continue }
-            document[type.shortName] = try resources.map { resource in
-                let text = try resource.body.jsonString(options: options)
-                return try JSONSerialization.jsonObject(with: Data(text.utf8))
-            }
-        }
-        let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
-        return String(decoding: data, as: UTF8.self) + "\n"
     }
 }

@@ -12,7 +12,8 @@ import XDSTranslator
 /// a new configuration is translated for every group and pushed to the streams it changes.
 public final class MeshController: Sendable {
     private struct State {
-        var config = MeshConfig()
+        /// The configuration served, indexed once for every group's translation.
+        var index = MeshIndex(MeshConfig())
         var generation = 0
     }
 
@@ -26,14 +27,15 @@ public final class MeshController: Sendable {
         self.rootNamespace = rootNamespace
     }
 
-    public var config: MeshConfig { state.withLock { $0.config } }
+    public var config: MeshConfig { state.withLock { $0.index.config } }
 
     /// Serves `config` from now on.
     public func apply(_ config: MeshConfig) {
         var config = config
         config.rootNamespace = rootNamespace
+        let index = MeshIndex(config)
         state.withLock {
-            $0.config = config
+            $0.index = index
             $0.generation += 1
         }
         rebuild()
@@ -41,8 +43,8 @@ public final class MeshController: Sendable {
 
     /// Re-translates every connected group (e.g. after a certificate renewal).
     func rebuild() {
-        let config = self.config
-        cache.rebuildAll { snapshot(config, for: $0) }
+        let index = state.withLock { $0.index }
+        cache.rebuildAll { snapshot(index, for: $0) }
     }
 
     /// A stream's subscription. `grant` is what a verified token proves; `trustClaims` lets the
@@ -67,22 +69,22 @@ public final class MeshController: Sendable {
         } else {
             proxy.identityVerified = trustClaims && certificates != nil
         }
-        let (config, generation) = state.withLock { ($0.config, $0.generation) }
-        let subscription = cache.watch(proxy) { snapshot(config, for: $0) }
+        let (index, generation) = state.withLock { ($0.index, $0.generation) }
+        let subscription = cache.watch(proxy) { snapshot(index, for: $0) }
         // A config applied while this group's first snapshot was built must not be missed.
-        let (latest, latestGeneration) = state.withLock { ($0.config, $0.generation) }
+        let (latest, latestGeneration) = state.withLock { ($0.index, $0.generation) }
         if latestGeneration != generation {
             cache.set(snapshot(latest, for: proxy), for: proxy)
         }
         return subscription
     }
 
-    private func snapshot(_ config: MeshConfig, for proxy: Proxy) -> Snapshot {
+    private func snapshot(_ index: MeshIndex, for proxy: Proxy) -> Snapshot {
         var credentials: ProxyCredentials?
         if proxy.identityVerified, let certificates {
             credentials = try? certificates.credentials(namespace: proxy.namespace, serviceAccount: proxy.serviceAccount)
         }
-        return ProxyTranslator.snapshot(config, for: proxy, credentials: credentials)
+        return ProxyTranslator.snapshot(index, for: proxy, credentials: credentials)
     }
 }
 

@@ -26,11 +26,16 @@ public struct ProxyPreview: Sendable {
         return node
     }
 
-    /// The snapshot for this proxy; `rootNamespace` is `serve --root-namespace`.
-    public func snapshot(_ config: MeshConfig, rootNamespace: String = MeshConfig.defaultRootNamespace) -> Snapshot {
+    /// The configuration as `serve --root-namespace` would index it for translation.
+    public static func index(_ config: MeshConfig, rootNamespace: String = MeshConfig.defaultRootNamespace) -> MeshIndex {
         var config = config
         config.rootNamespace = rootNamespace
-        return ProxyTranslator.snapshot(config, for: proxy, credentials: nil)
+        return MeshIndex(config)
+    }
+
+    /// The snapshot for this proxy.
+    public func snapshot(_ index: MeshIndex) -> Snapshot {
+        ProxyTranslator.snapshot(index, for: proxy, credentials: nil)
     }
 }
 

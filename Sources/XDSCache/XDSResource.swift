@@ -38,7 +38,15 @@ public struct XDSResource: Sendable, Equatable {
 public enum ContentHash {
     public static func of(_ bytes: some Sequence<UInt8>) -> String {
         let digest = SHA256.hash(data: Array(bytes))
-        return digest.prefix(8).map { String(format: "%02x", $0) }.joined()
+        // Hand-rolled hex: String(format:) costs more than hashing the resource itself.
+        let digits = Array("0123456789abcdef".utf8)
+        var hex: [UInt8] = []
+        hex.reserveCapacity(16)
+        for byte in digest.prefix(8) {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: hex, as: UTF8.self)
     }
 
     /// The version of a set of resources: a hash of their names and versions in name order.

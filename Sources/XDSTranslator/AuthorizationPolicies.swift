@@ -3,15 +3,23 @@ import Foundation
 import MeshAPI
 import SwiftProtobuf
 
-/// AuthorizationPolicy → Envoy RBAC filters for one workload, in Istio's evaluation order: a
-/// DENY filter first (any matching DENY policy rejects), then an ALLOW filter (present only
-/// when some ALLOW policy applies: then a request must match one of them).
+/// AuthorizationPolicy → Envoy RBAC for one workload, in Istio's evaluation order: DENY rules
+/// first (any matching DENY policy rejects), then ALLOW rules (present only when some ALLOW
+/// policy applies: then a request must match one of them). Translated once per workload and
+/// shared by all its inbound ports.
 struct AuthorizationPolicies {
     typealias Policy = Envoy_Config_Rbac_V3_Policy
     typealias Permission = Envoy_Config_Rbac_V3_Permission
     typealias Principal = Envoy_Config_Rbac_V3_Principal
+    typealias Rules = [(action: AuthorizationPolicy.Action, rbac: Envoy_Config_Rbac_V3_RBAC)]
 
     let policies: [Resource<AuthorizationPolicy>]
+    /// `typed_per_filter_config` of an inbound HTTP route: the rules of each RBAC stage that
+    /// has policies (see ``httpFilters``).
+    private(set) var perRouteConfig: [String: Google_Protobuf_Any] = [:]
+    /// The network RBAC filters of a TCP port (see ``tcpRule``), DENY first. Built once: a
+    /// workload's every inbound chain carries the same ones.
+    private(set) var networkFilters: [Envoy_Config_Listener_V3_Filter] = []
 
     /// The policies that select a workload: mesh-wide ones in the root namespace, namespace-wide
     /// ones, and those whose selector matches its labels.
@@ -20,11 +28,23 @@ struct AuthorizationPolicies {
             guard policy.namespace == proxy.namespace || policy.namespace == rootNamespace else { return false }
             return policy.spec.selector.map { $0.matches(proxy.labels) } ?? true
         }
+        guard !policies.isEmpty else { return }
+        for (action, rbac) in rules(tcp: false) {
+            var filter = Envoy_Extensions_Filters_Http_Rbac_V3_RBAC()
+            filter.rules = rbac
+            var perRoute = Envoy_Extensions_Filters_Http_Rbac_V3_RBACPerRoute()
+            perRoute.rbac = filter
+            perRouteConfig[Self.httpFilterName(action)] = packed(perRoute)
+        }
+        networkFilters = rules(tcp: true).map { _, rbac in
+            var config = Envoy_Extensions_Filters_Network_Rbac_V3_RBAC()
+            config.rules = rbac
+            config.statPrefix = "tcp."  // Istio's: the RBAC stats of every chain add up
+            return OutboundListeners.networkFilter("envoy.filters.network.rbac", config)
+        }
     }
 
-    /// RBAC configurations, DENY first, each keyed by its action; empty when no policy applies.
-    /// `tcp`: for a TCP port, where HTTP attributes cannot be checked (see ``tcpRule``).
-    func rules(tcp: Bool = false) -> [(action: AuthorizationPolicy.Action, rbac: Envoy_Config_Rbac_V3_RBAC)] {
+    private func rules(tcp: Bool) -> Rules {
         [AuthorizationPolicy.Action.deny, .allow].compactMap { action in
             let selected = policies.filter { $0.spec.action == action }
             guard !selected.isEmpty else { return nil }
@@ -78,28 +98,6 @@ struct AuthorizationPolicies {
     static var httpFilters: [Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpFilter] {
         [AuthorizationPolicy.Action.deny, .allow].map {
             HTTPFilters.named(httpFilterName($0), Envoy_Extensions_Filters_Http_Rbac_V3_RBAC())
-        }
-    }
-
-    /// `typed_per_filter_config` of an inbound route: the rules of each stage that has policies.
-    var perRouteConfig: [String: Google_Protobuf_Any] {
-        var configs: [String: Google_Protobuf_Any] = [:]
-        for (action, rbac) in rules() {
-            var filter = Envoy_Extensions_Filters_Http_Rbac_V3_RBAC()
-            filter.rules = rbac
-            var perRoute = Envoy_Extensions_Filters_Http_Rbac_V3_RBACPerRoute()
-            perRoute.rbac = filter
-            configs[Self.httpFilterName(action)] = packed(perRoute)
-        }
-        return configs
-    }
-
-    func networkFilters(statPrefix: String) -> [Envoy_Config_Listener_V3_Filter] {
-        rules(tcp: true).map { _, rbac in
-            var config = Envoy_Extensions_Filters_Network_Rbac_V3_RBAC()
-            config.rules = rbac
-            config.statPrefix = statPrefix
-            return OutboundListeners.networkFilter("envoy.filters.network.rbac", config)
         }
     }
 

@@ -8,10 +8,10 @@ extension TranslationContext {
     /// Istio's lookup: a rule in the proxy's namespace, then the service's, then the root
     /// namespace; within one namespace an exact host beats a wildcard.
     func destinationRule(for hostname: String, serviceNamespace: String) -> Resource<DestinationRule>? {
-        let candidates = config.destinationRules.filter { rule in
+        let all = config.destinationRules
+        let candidates = index.destinationRules.positions(covering: hostname).map { all[$0] }.filter { rule in
             HostNames.isExported(rule.spec.exportTo, from: rule.namespace, to: proxy.namespace)
                 && (rule.spec.workloadSelector.map { $0.matches(proxy.labels) } ?? true)
-                && HostNames.matches(HostNames.fullyQualified(rule.spec.host, namespace: rule.namespace), hostname)
         }
         for namespace in [proxy.namespace, serviceNamespace, config.rootNamespace] {
             let inNamespace = candidates.filter { $0.namespace == namespace }

@@ -107,7 +107,7 @@ struct InboundChains {
     func passthroughChains() -> [FilterChain] {
         let cluster = ClusterName.inboundPassthrough
         return chains(mode: mode(port: nil), name: cluster) { _ in
-            authorization.networkFilters(statPrefix: cluster) + [OutboundListeners.tcpProxy(statPrefix: cluster, cluster: cluster)]
+            authorization.networkFilters + [OutboundListeners.tcpProxy(statPrefix: cluster, cluster: cluster)]
         }
     }
 
@@ -137,7 +137,7 @@ struct InboundChains {
     private func filters(port: InboundPort, mutualTLS: Bool) -> [Envoy_Config_Listener_V3_Filter] {
         let cluster = port.clusterName
         guard port.protocol.isHTTP else {
-            return authorization.networkFilters(statPrefix: cluster) + [OutboundListeners.tcpProxy(statPrefix: cluster, cluster: cluster)]
+            return authorization.networkFilters + [OutboundListeners.tcpProxy(statPrefix: cluster, cluster: cluster)]
         }
         var manager = Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpConnectionManager()
         manager.statPrefix = cluster

@@ -58,15 +58,17 @@ struct MeshEndpoint: Sendable {
 /// WorkloadEntries give them.
 struct ServiceRegistry: Sendable {
     private(set) var services: [MeshService] = []
+    /// Positions in `services` by host name.
+    private var byHostname: [String: [Int]] = [:]
 
     init(_ config: MeshConfig) {
+        let workloadsByNamespace = Dictionary(grouping: config.workloadEntries, by: \.namespace)
         for entry in config.serviceEntries {
             let spec = entry.spec
             var endpoints = spec.endpoints.map(MeshEndpoint.init)
             if let selector = spec.workloadSelector {
-                for workload in config.workloadEntries
-                where workload.namespace == entry.namespace
-                    && selector.labels.allSatisfy({ workload.spec.labels[$0.key] == $0.value })
+                for workload in workloadsByNamespace[entry.namespace] ?? []
+                where selector.labels.allSatisfy({ workload.spec.labels[$0.key] == $0.value })
                     && Self.canServe(workload.spec.address, resolution: spec.resolution)
                 {
                     endpoints.append(MeshEndpoint(workload.spec))
@@ -81,6 +83,7 @@ struct ServiceRegistry: Sendable {
             }
         }
         services.sort { ($0.hostname, $0.namespace) < ($1.hostname, $1.namespace) }
+        for (position, service) in services.enumerated() { byHostname[service.hostname, default: []].append(position) }
     }
 
     /// Whether a selected WorkloadEntry's address can be an endpoint (validation warns about
@@ -98,7 +101,7 @@ struct ServiceRegistry: Sendable {
 
     /// The service a proxy in `namespace` sees for `hostname` (its own namespace's first).
     func service(_ hostname: String, from namespace: String) -> MeshService? {
-        let matches = services.filter { $0.hostname == hostname }
+        let matches = (byHostname[hostname] ?? []).map { services[$0] }
         return matches.first { $0.namespace == namespace } ?? matches.first
     }
 }

@@ -7,7 +7,12 @@ import SwiftProtobuf
 /// deterministic: the same config and proxy always give the same resources, byte for byte.
 public enum ProxyTranslator {
     public static func snapshot(_ config: MeshConfig, for proxy: Proxy, credentials: ProxyCredentials? = nil) -> Snapshot {
-        let context = TranslationContext(config: config, proxy: proxy, credentials: credentials)
+        snapshot(MeshIndex(config), for: proxy, credentials: credentials)
+    }
+
+    /// The same, for a configuration indexed once and translated for many proxies.
+    public static func snapshot(_ index: MeshIndex, for proxy: Proxy, credentials: ProxyCredentials? = nil) -> Snapshot {
+        let context = TranslationContext(index: index, proxy: proxy, credentials: credentials)
         if proxy.generator == .grpc { return ProxylessGRPC.snapshot(context) }
         var resources = ResourceSet()
         let scopes = EgressScope.scopes(for: context)

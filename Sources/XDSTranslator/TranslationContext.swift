@@ -5,18 +5,20 @@ import XDSCache
 struct TranslationContext: Sendable {
 
     let proxy: Proxy
-    let config: MeshConfig
-    let registry: ServiceRegistry
+    let index: MeshIndex
     /// The Sidecar resource that applies to this proxy, if any.
     let sidecar: Resource<Sidecar>?
     /// The proxy's identity material; nil means no mTLS for this proxy.
     let credentials: ProxyCredentials?
 
-    init(config: MeshConfig, proxy: Proxy, credentials: ProxyCredentials? = nil) {
+    var config: MeshConfig { index.config }
+    var registry: ServiceRegistry { index.registry }
+
+    init(index: MeshIndex, proxy: Proxy, credentials: ProxyCredentials? = nil) {
         self.proxy = proxy
         self.credentials = credentials
-        self.config = config
-        self.registry = ServiceRegistry(config)
+        self.index = index
+        let config = index.config
         self.sidecar = SidecarScope.select(from: config.sidecars, for: proxy, rootNamespace: config.rootNamespace)
     }
 
@@ -35,14 +37,11 @@ struct TranslationContext: Sendable {
     /// The VirtualService (bound to the mesh) that covers a service host: the first in
     /// namespace/name order, where Istio takes the oldest (resources here have no creation time).
     func virtualService(for service: MeshService) -> Resource<VirtualService>? {
-        config.virtualServices.first { resource in
+        let all = config.virtualServices
+        return index.virtualServices.positions(covering: service.hostname).lazy.map { all[$0] }.first { resource in
             let spec = resource.spec
-            guard spec.gateways.isEmpty || spec.gateways.contains("mesh"),
-                HostNames.isExported(spec.exportTo, from: resource.namespace, to: proxy.namespace)
-            else { return false }
-            return spec.hosts.contains {
-                HostNames.matches(HostNames.fullyQualified($0, namespace: resource.namespace), service.hostname)
-            }
+            return (spec.gateways.isEmpty || spec.gateways.contains("mesh"))
+                && HostNames.isExported(spec.exportTo, from: resource.namespace, to: proxy.namespace)
         }
     }
 

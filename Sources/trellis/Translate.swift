@@ -91,14 +91,16 @@ struct Translate: ParsableCommand {
         if result.hasErrors { throw ExitCode(1) }
     }
 
-    /// Translates once, or `--repeat` times and then also says how long a translation took.
+    /// Translates once, or `--repeat` times and then also says how long a translation took (per
+    /// proxy: the configuration is indexed once, as `serve` does for all its proxies).
     private func translate(_ config: MeshConfig, with preview: ProxyPreview) -> (Snapshot, String?) {
-        guard let repetitions else { return (preview.snapshot(config, rootNamespace: rootNamespace), nil) }
+        let index = ProxyPreview.index(config, rootNamespace: rootNamespace)
+        guard let repetitions else { return (preview.snapshot(index), nil) }
         let clock = ContinuousClock()
         var snapshot = Snapshot()
         var durations: [Duration] = []
         for _ in 0..<repetitions {
-            durations.append(clock.measure { snapshot = preview.snapshot(config, rootNamespace: rootNamespace) })
+            durations.append(clock.measure { snapshot = preview.snapshot(index) })
         }
         let milliseconds = durations.map { Double($0.components.seconds) * 1e3 + Double($0.components.attoseconds) / 1e15 }
         let mean = milliseconds.reduce(0, +) / Double(milliseconds.count)

@@ -42,9 +42,7 @@ struct Serve: AsyncParsableCommand {
         _ = try parseAddress(xdsAddress, flag: "--xds-address")
         _ = try parseAddress(secureXDSAddress, flag: "--secure-xds-address")
         _ = try parseDuration(workloadCertTTL, flag: "--workload-cert-ttl")
-        guard !rootNamespace.isEmpty, rootNamespace.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) else {
-            throw ValidationError("--root-namespace '\(rootNamespace)' must be a namespace name (lowercase letters, digits, '-')")
-        }
+        try checkRootNamespace(rootNamespace)
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
@@ -66,6 +64,13 @@ struct Serve: AsyncParsableCommand {
         } catch let error as ControlPlaneError {
             failAndExit(error.description)
         }
+    }
+}
+
+/// `--root-namespace` must be a namespace name.
+func checkRootNamespace(_ namespace: String) throws {
+    guard !namespace.isEmpty, namespace.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) else {
+        throw ValidationError("--root-namespace '\(namespace)' must be a namespace name (lowercase letters, digits, '-')")
     }
 }
 

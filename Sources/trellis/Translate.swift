@@ -54,8 +54,10 @@ struct Translate: ParsableCommand {
         }
         guard format == "json" else { failAndExit("-o/--output '\(format)' is not supported: the output is json") }
         if let repetitions, repetitions < 1 { failAndExit("--repeat must be at least 1, not \(repetitions)") }
-        guard !rootNamespace.isEmpty, rootNamespace.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) else {
-            failAndExit("--root-namespace '\(rootNamespace)' must be a namespace name (lowercase letters, digits, '-')")
+        do {
+            try checkRootNamespace(rootNamespace)
+        } catch {
+            failAndExit("\(error)")
         }
         let preview: ProxyPreview
         do {

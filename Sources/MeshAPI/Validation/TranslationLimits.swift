@@ -1,8 +1,7 @@
-/// Fields that Istio accepts but Trellis cannot translate into Envoy configuration yet. Each is
-/// reported instead of dropped: an error where ignoring it would serve traffic differently from
-/// what the user asked for (plaintext instead of TLS, a route for every destination instead of
-/// some), a warning where traffic only loses a refinement (Istio's own corpus uses those fields
-/// in valid documents, which must keep loading).
+/// DestinationRule fields that Istio accepts but Trellis cannot honour (yet, or in that
+/// combination). Each is reported instead of dropped: an error where ignoring it would serve
+/// traffic differently from what the user asked for (no client certificate where one was
+/// required), a warning where a setting simply has no effect.
 enum TranslationLimits {
     static func check(_ rule: DestinationRule, _ report: DocumentContext) {
         if let policy = rule.trafficPolicy { check(policy, at: "spec.trafficPolicy", report) }

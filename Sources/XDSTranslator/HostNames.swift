@@ -9,6 +9,18 @@ enum HostNames {
         host.contains(".") || host == "*" ? host : "\(host).\(namespace).svc.cluster.local"
     }
 
+    /// The shorter names a Kubernetes-style host `NAME.NAMESPACE.svc.cluster.local` is also
+    /// dialled by: `NAME.NAMESPACE.svc` and `NAME.NAMESPACE` anywhere, and `NAME`, which
+    /// resolves only inside NAMESPACE. Nil for other hosts.
+    static func shortForms(_ hostname: String) -> (qualified: [String], name: String, namespace: String)? {
+        let suffix = ".svc.cluster.local"
+        guard hostname.hasSuffix(suffix) else { return nil }
+        let short = String(hostname.dropLast(suffix.count))
+        let parts = short.split(separator: ".", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { return nil }
+        return ([short + ".svc", short], parts[0], parts[1])
+    }
+
     /// Whether a (possibly wildcard) host of a rule covers a service host name.
     static func matches(_ pattern: String, _ hostname: String) -> Bool {
         if pattern == "*" || pattern == hostname { return true }

@@ -51,11 +51,7 @@ enum OutboundRoutes {
     /// The host and its short forms, each with and without the port.
     static func domains(for hostname: String, port: UInt32) -> [String] {
         var names = [hostname]
-        let suffix = ".svc.cluster.local"
-        if hostname.hasSuffix(suffix) {
-            let short = String(hostname.dropLast(suffix.count))  // name.namespace
-            names += [short + ".svc", short, String(short.split(separator: ".")[0])]
-        }
+        if let short = HostNames.shortForms(hostname) { names += short.qualified + [short.name] }
         return names.flatMap { [$0, "\($0):\(port)"] }
     }
 

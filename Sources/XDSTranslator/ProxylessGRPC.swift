@@ -60,12 +60,8 @@ enum ProxylessGRPC {
     /// namespace (Istio expands the short names a client dials the same way).
     static func targetNames(_ hostname: String, port: UInt32, proxyNamespace: String) -> [String] {
         var names = [hostname]
-        let suffix = ".svc.cluster.local"
-        if hostname.hasSuffix(suffix) {
-            let short = String(hostname.dropLast(suffix.count))  // name.namespace
-            names += [short + ".svc", short]
-            let parts = short.split(separator: ".", maxSplits: 1).map(String.init)
-            if parts.count == 2 && parts[1] == proxyNamespace { names.append(parts[0]) }
+        if let short = HostNames.shortForms(hostname) {
+            names += short.qualified + (short.namespace == proxyNamespace ? [short.name] : [])
         }
         return names.map { "\($0):\(port)" }
     }

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from .process import run_trellis
+from .tls_upstream import openssl
 
 SECURITY_API = "security.istio.io/v1"
 
@@ -65,11 +66,6 @@ def authorization_policy(name: str, action: str = "ALLOW", rules: Optional[Seque
             "metadata": {"name": name, "namespace": namespace}, "spec": spec}
 
 
-def _openssl(*args: str, cwd: Path) -> None:
-    result = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, f"openssl {' '.join(args)}: {result.stderr}"
-
-
 def certificate_serial(pem: Path) -> str:
     """The serial number of a PEM certificate, lower-case hex as Envoy's admin /certs shows it."""
     result = subprocess.run(["openssl", "x509", "-noout", "-serial", "-in", str(pem)],
@@ -87,13 +83,13 @@ def make_plugin_ca(directory: Path) -> Path:
         "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n")
     (directory / "intermediate.ext").write_text(
         "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\n")
-    _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "root-key.pem", cwd=directory)
-    _openssl("req", "-x509", "-new", "-key", "root-key.pem", "-subj", "/O=Example Corp/CN=Example Root CA",
+    openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "root-key.pem", cwd=directory)
+    openssl("req", "-x509", "-new", "-key", "root-key.pem", "-subj", "/O=Example Corp/CN=Example Root CA",
              "-days", "30", "-sha256", "-extensions", "v3_ca", "-out", "root-cert.pem", cwd=directory)
-    _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca-key.pem", cwd=directory)
-    _openssl("req", "-new", "-key", "ca-key.pem", "-subj", "/O=Example Corp/CN=Trellis intermediate CA",
+    openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca-key.pem", cwd=directory)
+    openssl("req", "-new", "-key", "ca-key.pem", "-subj", "/O=Example Corp/CN=Trellis intermediate CA",
              "-out", "ca.csr", cwd=directory)
-    _openssl("x509", "-req", "-in", "ca.csr", "-CA", "root-cert.pem", "-CAkey", "root-key.pem",
+    openssl("x509", "-req", "-in", "ca.csr", "-CA", "root-cert.pem", "-CAkey", "root-key.pem",
              "-CAcreateserial", "-days", "30", "-sha256", "-extfile", "intermediate.ext", "-out", "ca-cert.pem",
              cwd=directory)
     (directory / "cert-chain.pem").write_text(

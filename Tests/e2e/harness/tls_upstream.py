@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 
-def _openssl(*args: str, cwd: Path) -> None:
+def openssl(*args: str, cwd: Path) -> None:
+    """Runs the openssl command line in `cwd`; fails the test with its stderr."""
     result = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, f"openssl {' '.join(args)}: {result.stderr}"
 
@@ -20,8 +21,8 @@ def _openssl(*args: str, cwd: Path) -> None:
 def make_ca(directory: Path, name: str) -> Path:
     """A self-signed ECDSA P-256 CA: NAME-cert.pem and NAME-key.pem; returns the certificate."""
     directory.mkdir(parents=True, exist_ok=True)
-    _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", f"{name}-key.pem", cwd=directory)
-    _openssl("req", "-x509", "-new", "-key", f"{name}-key.pem", "-subj", f"/O=Trellis tests/CN={name}",
+    openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", f"{name}-key.pem", cwd=directory)
+    openssl("req", "-x509", "-new", "-key", f"{name}-key.pem", "-subj", f"/O=Trellis tests/CN={name}",
              "-days", "30", "-sha256", "-addext", "basicConstraints=critical,CA:TRUE",
              "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", f"{name}-cert.pem", cwd=directory)
     return directory / f"{name}-cert.pem"
@@ -30,16 +31,16 @@ def make_ca(directory: Path, name: str) -> Path:
 def issue(directory: Path, ca: Path, name: str, dns_names: Sequence[str] = (), client: bool = False) -> Path:
     """A leaf certificate NAME-cert.pem (key NAME-key.pem) signed by `ca` (its key next to it as
     CA-key.pem), CN=NAME, with the DNS names as subjectAltNames; for client or server use."""
-    ca_key = ca.with_name(ca.name.replace("-cert.pem", "-key.pem"))
+    ca_key = key_of(ca)
     usage = "clientAuth" if client else "serverAuth"
     extensions = [f"extendedKeyUsage={usage}", "keyUsage=critical,digitalSignature"]
     if dns_names:
         extensions.append("subjectAltName=" + ",".join(f"DNS:{n}" for n in dns_names))
     (directory / f"{name}.ext").write_text("\n".join(extensions) + "\n")
-    _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", f"{name}-key.pem", cwd=directory)
-    _openssl("req", "-new", "-key", f"{name}-key.pem", "-subj", f"/O=Trellis tests/CN={name}",
+    openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", f"{name}-key.pem", cwd=directory)
+    openssl("req", "-new", "-key", f"{name}-key.pem", "-subj", f"/O=Trellis tests/CN={name}",
              "-out", f"{name}.csr", cwd=directory)
-    _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial",
+    openssl("x509", "-req", "-in", f"{name}.csr", "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial",
              "-days", "30", "-sha256", "-extfile", f"{name}.ext", "-out", f"{name}-cert.pem", cwd=directory)
     return directory / f"{name}-cert.pem"
 

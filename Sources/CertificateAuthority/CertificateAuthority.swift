@@ -82,31 +82,37 @@ public struct CertificateAuthority: Sendable {
             subjectAltNames: [.uniformResourceIdentifier(identity.spiffeID)], lifetime: lifetime, now: now)
         return WorkloadCertificate(
             identity: identity, certificateChainPEM: chain, privateKeyPEM: key, serialNumber: serial,
-            notBefore: now, notAfter: now.addingTimeInterval(lifetime))
+            notBefore: now, notAfter: min(now.addingTimeInterval(lifetime), signingCertificate.notValidAfter))
     }
 
     /// A certificate for the control plane's own TLS port: DNS names and IPv4 addresses as SANs.
-    /// Returns the chain and key as PEM.
+    /// Returns the chain and key as PEM, and the serial number.
     public func issueServing(dnsNames: [String], ipv4Addresses: [String], lifetime: TimeInterval, now: Date = Date())
-        throws -> (certificateChainPEM: String, privateKeyPEM: String)
+        throws -> (certificateChainPEM: String, privateKeyPEM: String, serialNumber: String)
     {
         var names: [GeneralName] = dnsNames.map { .dnsName($0) }
         for address in ipv4Addresses {
             let octets = address.split(separator: ".").compactMap { UInt8($0) }
             if octets.count == 4 { names.append(.ipAddress(ASN1OctetString(contentBytes: ArraySlice(octets)))) }
         }
-        let (chain, key, _) = try sign(subjectAltNames: names, lifetime: lifetime, now: now)
-        return (chain, key)
+        let (chain, key, serial) = try sign(subjectAltNames: names, lifetime: lifetime, now: now)
+        return (chain, key, serial)
     }
 
     private func sign(subjectAltNames: [GeneralName], lifetime: TimeInterval, now: Date) throws
         -> (chain: String, key: String, serial: String)
     {
+        // A certificate the signing certificate does not cover would fail every peer's check:
+        // refuse to sign past its expiry, and never outlive it.
+        let signerExpiry = signingCertificate.notValidAfter
+        guard now < signerExpiry else {
+            throw CAError.invalidMaterial("signing certificate", "expired at \(signerExpiry); replace the CA")
+        }
         let key = P256.Signing.PrivateKey()
         let serial = Certificate.SerialNumber()
         let certificate = try Certificate(
             version: .v3, serialNumber: serial, publicKey: Certificate.PublicKey(key.publicKey),
-            notValidBefore: now.addingTimeInterval(-60), notValidAfter: now.addingTimeInterval(lifetime),
+            notValidBefore: now.addingTimeInterval(-60), notValidAfter: min(now.addingTimeInterval(lifetime), signerExpiry),
             issuer: signingCertificate.subject,
             subject: try DistinguishedName { OrganizationName(trustDomain) },
             extensions: try Certificate.Extensions {

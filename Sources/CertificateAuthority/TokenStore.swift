@@ -51,9 +51,10 @@ public final class TokenStore: Sendable {
         return token
     }
 
-    /// The grant of a valid, unexpired token, or nil.
-    public func verify(_ token: String, now: Date = Date()) -> TokenGrant? {
-        guard let file = try? load() else { return nil }
+    /// The grant of a valid, unexpired token, or nil. Throws when the store cannot be read, so
+    /// that the caller refuses the stream for that reason (and says so) rather than as a bad token.
+    public func verify(_ token: String, now: Date = Date()) throws -> TokenGrant? {
+        let file = try load()
         let presented = Self.digest(token)
         var match: Record?
         for record in file.tokens {
@@ -68,8 +69,14 @@ public final class TokenStore: Sendable {
         guard FileManager.default.fileExists(atPath: path) else { return File() }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
+        let data: Data
         do {
-            return try decoder.decode(File.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw CAError.io(path, (error as NSError).localizedDescription)
+        }
+        do {
+            return try decoder.decode(File.self, from: data)
         } catch {
             throw CAError.invalidMaterial(path, "not a Trellis token store: \(error)")
         }

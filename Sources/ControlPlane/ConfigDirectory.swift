@@ -2,8 +2,8 @@ import Foundation
 public import MeshAPI
 
 /// The `--config-dir` of `trellis serve`: every `*.yaml` / `*.yml` file below it, read as one
-/// set of Istio resources. Watched by polling, which works on every filesystem and editor
-/// (atomic renames included) and costs little for a directory of config files.
+/// set of Istio resources, through the same code as `trellis validate`. Watched by polling,
+/// which works on every filesystem and editor (atomic renames included).
 public struct ConfigDirectory: Sendable {
     public let path: String
 
@@ -11,27 +11,14 @@ public struct ConfigDirectory: Sendable {
         self.path = path
     }
 
-    /// Reads every config file, sorted by path. Throws a one-line reason when the directory
-    /// cannot be read.
-    public func read() throws(ControlPlaneError) -> [ConfigFile] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw .configDirectory(path, "no such directory")
+    /// Reads every config file, sorted by path; files that exist but cannot be read are listed
+    /// apart. Throws a one-line reason when the directory itself cannot be read.
+    public func read() throws(ControlPlaneError) -> DirectoryScan {
+        do {
+            return try ConfigPaths.scanDirectory(path)
+        } catch {
+            throw .configDirectory(path, error.reason)
         }
-        guard isDirectory.boolValue else { throw .configDirectory(path, "not a directory") }
-        guard FileManager.default.isReadableFile(atPath: path),
-            let enumerator = FileManager.default.enumerator(atPath: path)
-        else { throw .configDirectory(path, "permission denied") }
-        var files: [ConfigFile] = []
-        while let relative = enumerator.nextObject() as? String {
-            guard relative.hasSuffix(".yaml") || relative.hasSuffix(".yml") else { continue }
-            let full = (path as NSString).appendingPathComponent(relative)
-            // A file that vanishes or is half-written between listing and reading is picked
-            // up on the next poll.
-            guard let contents = try? String(contentsOfFile: full, encoding: .utf8) else { continue }
-            files.append(ConfigFile(path: full, contents: contents))
-        }
-        return files.sorted { $0.path < $1.path }
     }
 }
 

@@ -1,24 +1,34 @@
 import Foundation
+import Logging
 import MeshAPI
+import Synchronization
 
-/// `DATA_DIR/config-status.json`: what the last load of the config dir did — how much is
-/// served, which resources were rejected and why (the lines the log shows), and which of those
-/// keep serving their last good version. Rewritten atomically after every load, so an operator
-/// or a script can check an edit without reading logs.
-struct ConfigStatus: Encodable {
-    var loadedAt: Date
-    var files: Int
-    var servedResources: Int
+/// `DATA_DIR/config-status.json`: what the server is serving and what it could not — the last
+/// load of the config dir (how much is served, which resources were rejected and why, which of
+/// those keep their last good version), files it could not read, a config dir it refused to
+/// apply, and proxies running without a workload certificate. An operator or a script checks
+/// an edit here without reading logs.
+struct ConfigStatus: Encodable, Equatable {
+    var loadedAt: Date?
+    var files = 0
+    var servedResources = 0
     /// `Kind namespace/name` of every resource whose current definition has errors.
-    var rejected: [String]
+    var rejected: [String] = []
     /// The rejected resources that keep serving the version before the bad edit.
-    var keptLastGood: [String]
-    var errors: [String]
-    var warnings: [String]
+    var keptLastGood: [String] = []
+    var errors: [String] = []
+    var warnings: [String] = []
+    /// Files that exist but cannot be read or decoded; their resources keep their last good version.
+    var unreadableFiles: [UnreadableFile] = []
+    /// Why the config dir as it is now is not being applied (it vanished, cannot be listed, or
+    /// became empty); nil while it is applied.
+    var configDirectoryProblem: String?
+    /// Proxies without a workload certificate, and why: their STRICT ports refuse connections.
+    var proxiesWithoutCredentials: [ProxyCredentialProblem] = []
 
     static let fileName = "config-status.json"
 
-    init(files: Int, served: MeshConfig, result: LoadResult, previous: MeshConfig, now: Date = Date()) {
+    mutating func recordLoad(files: Int, served: MeshConfig, result: LoadResult, previous: MeshConfig, now: Date = Date()) {
         loadedAt = now
         self.files = files
         servedResources = served.resourceCount
@@ -27,12 +37,59 @@ struct ConfigStatus: Encodable {
         errors = result.diagnostics.filter { $0.severity == .error }.map(\.description)
         warnings = result.diagnostics.filter { $0.severity == .warning }.map(\.description)
     }
+}
 
-    func write(toDirectory directory: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
-        let path = (directory as NSString).appendingPathComponent(Self.fileName)
-        try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
+/// A config file that could not be read this time; `servingLastGood` says whether an earlier
+/// good read of it is what is served meanwhile.
+struct UnreadableFile: Encodable, Equatable, Sendable {
+    var path: String
+    var error: String
+    var servingLastGood: Bool
+}
+
+/// One group of identical proxies running without a workload certificate.
+struct ProxyCredentialProblem: Encodable, Equatable, Sendable, Comparable {
+    /// `KIND~IP~WORKLOAD.NAMESPACE`, as in the node id.
+    var proxy: String
+    var identity: String
+    var reason: String
+    /// Failed attempts to issue the certificate (0 when the identity is simply not proven).
+    var attempts: Int
+    var since: Date?
+
+    static func < (lhs: Self, rhs: Self) -> Bool { (lhs.proxy, lhs.identity) < (rhs.proxy, rhs.identity) }
+}
+
+/// The one writer of `config-status.json`: each part of the server updates its own fields and
+/// the file is rewritten (atomically) only when its content changes.
+final class StatusFile: Sendable {
+    let path: String
+    private let logger: Logger
+    private let status = Mutex(ConfigStatus())
+
+    init(dataDirectory: String, logger: Logger) {
+        path = (dataDirectory as NSString).appendingPathComponent(ConfigStatus.fileName)
+        self.logger = logger
+    }
+
+    var current: ConfigStatus { status.withLock { $0 } }
+
+    /// Applies `change`; writes the file (under the lock, so an older status never overwrites
+    /// a newer one) when the status changed.
+    func update(_ change: (inout ConfigStatus) -> Void) {
+        status.withLock { status in
+            var updated = status
+            change(&updated)
+            guard updated != status else { return }
+            status = updated
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.dateEncodingStrategy = .iso8601
+            do {
+                try encoder.encode(updated).write(to: URL(fileURLWithPath: path), options: .atomic)
+            } catch {
+                logger.error("cannot write \(path): \(error)")
+            }
+        }
     }
 }

@@ -1,43 +1,111 @@
 import Logging
 import MeshAPI
 
-/// Loads the config dir, validates it, and applies what is valid; then polls for edits. An
-/// invalid document is reported once (log and `DATA_DIR/config-status.json`) and skipped; the
-/// resource it would have replaced keeps serving its last good version.
+/// Loads the config dir, validates it, and applies what is valid; then polls for edits. Nothing
+/// served disappears by accident:
+/// - an invalid document is reported (log and `DATA_DIR/config-status.json`) and skipped; the
+///   resource it would have replaced keeps serving its last good version;
+/// - a file that exists but cannot be read (permissions, I/O error, not UTF-8) keeps serving
+///   what it held at its last good read; only a file that is gone takes its resources with it;
+/// - a directory that vanishes, cannot be listed, or suddenly holds no resources at all (an
+///   unmounted volume, a wrong path) is not applied as "delete everything" unless
+///   `allowEmpty`; the server keeps serving and says why.
+/// Each problem is logged once when it appears and once when it clears.
 struct ConfigWatcher: Sendable {
     let directory: ConfigDirectory
     let controller: MeshController
-    /// Where `config-status.json` goes.
-    let dataDirectory: String
+    let status: StatusFile
     let logger: Logger
+    /// `--allow-empty-config`: an empty directory is applied like any other edit.
+    var allowEmpty = false
     var pollInterval: Duration = .milliseconds(250)
 
-    /// The first load: its errors are fatal only when the directory cannot be read at all.
-    func loadInitial() throws(ControlPlaneError) -> [ConfigFile] {
-        let files = try directory.read()
-        apply(files, previous: MeshConfig())
-        return files
+    /// What the watcher remembers between polls.
+    struct Progress: Sendable {
+        /// The files last applied (with last good contents standing in for unreadable ones).
+        var applied: [ConfigFile]?
+        /// Each file's contents at its last good read.
+        var lastGood: [String: ConfigFile] = [:]
+        /// Unreadable files as last reported: path → reason.
+        var unreadable: [String: String] = [:]
+        /// Why the directory is not being applied, as last reported.
+        var problem: String?
+        /// Resources the data dir's last run served, until the first apply of this run.
+        var previouslyServed = 0
     }
 
-    func watch(from initial: [ConfigFile]) async {
-        var current = initial
+    /// The first load. Throws when the directory cannot be read at all. A directory without
+    /// resources on a data dir whose last run served some (`previouslyServed`) is held, not
+    /// served: streams are refused until it has config again, so reconnecting proxies keep
+    /// what they have instead of receiving an empty mesh.
+    func loadInitial(previouslyServed: Int) throws(ControlPlaneError) -> Progress {
+        var progress = Progress(previouslyServed: previouslyServed)
+        let scan = try directory.read()
+        step(&progress, scan: .success(scan))
+        return progress
+    }
+
+    func watch(from initial: Progress) async {
+        var progress = initial
         while !Task.isCancelled {
-            try? await Task.sleep(for: pollInterval)
-            let files: [ConfigFile]
+            try? await Task.sleep(for: pollInterval)  // cancellation ends the loop just below
+            let scan: Result<DirectoryScan, ControlPlaneError>
             do {
-                files = try directory.read()
+                scan = .success(try directory.read())
             } catch {
-                logger.error("\(error); serving the last good configuration")
-                continue
+                scan = .failure(error)
             }
-            guard files != current else { continue }
-            current = files
-            apply(files, previous: controller.config)
+            step(&progress, scan: scan)
         }
     }
 
-    private func apply(_ files: [ConfigFile], previous: MeshConfig) {
+    /// One poll: decides what to apply from what the directory holds now.
+    func step(_ progress: inout Progress, scan: Result<DirectoryScan, ControlPlaneError>) {
+        let found: DirectoryScan
+        switch scan {
+        case .failure(let error):
+            report(&progress, problem: "\(error); serving the last good configuration")
+            return
+        case .success(let scan):
+            found = scan
+        }
+        var files = found.files
+        var unreadable: [String: String] = [:]
+        var unreadableFiles: [UnreadableFile] = []
+        for problem in found.unreadable {
+            unreadable[problem.path] = problem.reason
+            let kept = progress.lastGood[problem.path]
+            if let kept { files.append(kept) }
+            unreadableFiles.append(UnreadableFile(path: problem.path, error: problem.reason, servingLastGood: kept != nil))
+        }
+        files.sort { $0.path < $1.path }
+        logUnreadableChanges(from: progress.unreadable, to: unreadableFiles)
+        progress.unreadable = unreadable
+        status.update { $0.unreadableFiles = unreadableFiles }
+
+        guard files != progress.applied else {
+            report(&progress, problem: nil)
+            return
+        }
+        let previous = controller.config
         let result = ConfigLoader.load(files)
+        let served = max(previous.resourceCount, progress.previouslyServed)
+        if !allowEmpty && found.unreadable.isEmpty && result.config.resourceCount == 0 && result.rejected.isEmpty && served > 0 {
+            let problem =
+                "config dir '\(directory.path)' holds no resources, but \(served) were being served; keeping them "
+                + "(an unmounted volume or a wrong path?). Pass --allow-empty-config to serve an empty mesh"
+            if progress.applied == nil { controller.hold(reason: problem) }
+            report(&progress, problem: problem)
+            return
+        }
+        report(&progress, problem: nil)
+        apply(result, files: files, previous: previous)
+        progress.applied = files
+        progress.previouslyServed = 0
+        progress.lastGood = Dictionary(files.map { ($0.path, $0) }, uniquingKeysWith: { _, last in last })
+    }
+
+    private func apply(_ result: LoadResult, files: [ConfigFile], previous: MeshConfig) {
         for diagnostic in result.diagnostics {
             switch diagnostic.severity {
             case .error: logger.error("rejected: \(diagnostic)")
@@ -46,12 +114,7 @@ struct ConfigWatcher: Sendable {
         }
         let config = result.config.keepingLastGood(of: result.rejected, from: previous)
         controller.apply(config)
-        do {
-            try ConfigStatus(files: files.count, served: config, result: result, previous: previous)
-                .write(toDirectory: dataDirectory)
-        } catch {
-            logger.error("cannot write \(ConfigStatus.fileName) in \(dataDirectory): \(error)")
-        }
+        status.update { $0.recordLoad(files: files.count, served: config, result: result, previous: previous) }
         logger.info(
             "configuration applied",
             metadata: [
@@ -59,11 +122,28 @@ struct ConfigWatcher: Sendable {
                 "rejected": "\(result.rejected.count)",
             ])
     }
-}
 
-extension ConfigFile: Equatable {
-    public static func == (lhs: ConfigFile, rhs: ConfigFile) -> Bool {
-        lhs.path == rhs.path && lhs.contents == rhs.contents
+    /// Logs a directory problem when it appears, changes or clears, and publishes it.
+    private func report(_ progress: inout Progress, problem: String?) {
+        guard problem != progress.problem else { return }
+        if let problem {
+            logger.error("\(problem)")
+        } else if progress.problem != nil {
+            logger.notice("config dir '\(directory.path)' is readable and has resources again")
+        }
+        progress.problem = problem
+        status.update { $0.configDirectoryProblem = problem }
+    }
+
+    private func logUnreadableChanges(from before: [String: String], to now: [UnreadableFile]) {
+        for file in now where before[file.path] != file.error {
+            let kept = file.servingLastGood ? "serving its last good version" : "it has no earlier version to serve"
+            logger.error("cannot read \(file.path): \(file.error); \(kept); retrying on every poll")
+        }
+        let nowPaths = Set(now.map(\.path))
+        for path in before.keys.sorted() where !nowPaths.contains(path) {
+            logger.notice("\(path) is readable again (or gone)")
+        }
     }
 }
 

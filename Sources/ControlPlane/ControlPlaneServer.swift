@@ -21,13 +21,17 @@ public struct ControlPlaneServer: Sendable {
         public var insecureDevIdentities: Bool
         /// Istio's mesh root namespace: its Sidecar, DestinationRule and policies apply mesh-wide.
         public var rootNamespace: String
+        /// Apply a config dir that holds no resources even when resources were being served.
+        public var allowEmptyConfig: Bool
 
         public init(
             configDirectory: String, dataDirectory: String, xdsAddress: HostPort,
             secureXDSAddress: HostPort = HostPort(host: "127.0.0.1", port: 15012), trustDomain: String = "cluster.local",
             workloadCertificateLifetime: TimeInterval = 86_400, pluginCADirectory: String? = nil,
-            insecureDevIdentities: Bool = false, rootNamespace: String = MeshConfig.defaultRootNamespace
+            insecureDevIdentities: Bool = false, rootNamespace: String = MeshConfig.defaultRootNamespace,
+            allowEmptyConfig: Bool = false
         ) {
+            self.allowEmptyConfig = allowEmptyConfig
             self.configDirectory = configDirectory
             self.dataDirectory = dataDirectory
             self.xdsAddress = xdsAddress
@@ -50,14 +54,17 @@ public struct ControlPlaneServer: Sendable {
 
     public func run() async throws {
         try prepareDataDirectory()
+        let previouslyServed = previouslyServedResources()
+        let status = StatusFile(dataDirectory: options.dataDirectory, logger: logger)
         let authority = try loadAuthority()
         let certificates = WorkloadCertificates(
-            authority: authority, lifetime: options.workloadCertificateLifetime, logger: logger)
-        let controller = MeshController(certificates: certificates, rootNamespace: options.rootNamespace)
+            issuer: authority, lifetime: options.workloadCertificateLifetime, logger: logger)
+        let controller = MeshController(
+            certificates: certificates, rootNamespace: options.rootNamespace, status: status, logger: logger)
         let watcher = ConfigWatcher(
-            directory: ConfigDirectory(path: options.configDirectory), controller: controller,
-            dataDirectory: options.dataDirectory, logger: logger)
-        let initialFiles = try watcher.loadInitial()
+            directory: ConfigDirectory(path: options.configDirectory), controller: controller, status: status,
+            logger: logger, allowEmpty: options.allowEmptyConfig)
+        let progress = try watcher.loadInitial(previouslyServed: previouslyServed)
 
         let closer = StreamCloser()
         let plaintextAddress = options.xdsAddress
@@ -70,19 +77,23 @@ public struct ControlPlaneServer: Sendable {
                     source: PlaintextSource(controller: controller, trustClaimedIdentities: options.insecureDevIdentities),
                     closer: closer, logger: logger)
             ])
-        let serving = try authority.issueServing(
-            dnsNames: ["localhost", "trellis", "istiod.istio-system.svc"], ipv4Addresses: [secureAddress.host],
-            lifetime: 365 * 86_400)
+        let serving: ServingCertificate
+        let secureTransport: HTTP2ServerTransport.Posix.TransportSecurity
+        do {
+            serving = try ServingCertificate(
+                authority: authority, dnsNames: ["localhost", "trellis", "istiod.istio-system.svc"],
+                ipv4Addresses: [secureAddress.host], lifetime: options.workloadCertificateLifetime)
+            secureTransport = try .tls(certificateReloader: serving)
+        } catch {
+            throw ControlPlaneError.certificateAuthority("cannot issue the secure xDS port's certificate: \(error)")
+        }
         let secure = GRPCServer(
             transport: .http2NIOPosix(
-                address: .ipv4(host: secureAddress.host, port: secureAddress.port),
-                transportSecurity: .tls(
-                    certificateChain: [.bytes(Array(serving.certificateChainPEM.utf8), format: .pem)],
-                    privateKey: .bytes(Array(serving.privateKeyPEM.utf8), format: .pem))),
+                address: .ipv4(host: secureAddress.host, port: secureAddress.port), transportSecurity: secureTransport),
             services: [
                 AggregatedDiscoveryService(
                     source: AuthenticatedSource(
-                        controller: controller, tokens: TokenStore(dataDirectory: options.dataDirectory)),
+                        controller: controller, tokens: TokenStore(dataDirectory: options.dataDirectory), logger: logger),
                     closer: closer, logger: logger)
             ])
         let signals = ShutdownSignals {
@@ -121,8 +132,8 @@ public struct ControlPlaneServer: Sendable {
                     --output envoy.yaml && envoy -c envoy.yaml
                     """)
                 await withTaskGroup(of: Void.self) { inner in
-                    inner.addTask { await watcher.watch(from: initialFiles) }
-                    inner.addTask { await Self.renewCertificates(certificates, controller: controller) }
+                    inner.addTask { await watcher.watch(from: progress) }
+                    inner.addTask { await Self.maintain(controller, serving: serving, logger: logger) }
                 }
                 return .background
             }
@@ -139,10 +150,41 @@ public struct ControlPlaneServer: Sendable {
         logger.info("shut down")
     }
 
-    private static func renewCertificates(_ certificates: WorkloadCertificates, controller: MeshController) async {
+    /// Once a second: certificates due for renewal (or for another attempt after a failure) are
+    /// reissued, state of departed proxies is dropped, and the secure port's certificate renewed.
+    private static func maintain(_ controller: MeshController, serving: ServingCertificate, logger: Logger) async {
+        var servingFailure: String?
         while !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(1))
-            if certificates.renewalDue() { controller.rebuild() }
+            try? await Task.sleep(for: .seconds(1))  // cancellation ends the loop just below
+            controller.maintain()
+            do {
+                if try serving.renewIfDue() {
+                    logger.info("renewed the secure xDS port's certificate", metadata: ["serial": "\(serving.serialNumber)"])
+                }
+                servingFailure = nil
+            } catch {
+                // The current certificate is still valid; try again next second, say so once.
+                if servingFailure != "\(error)" {
+                    logger.error("cannot renew the secure xDS port's certificate: \(error); retrying")
+                }
+                servingFailure = "\(error)"
+            }
+        }
+    }
+
+    /// How many resources the data dir's last run served (its `config-status.json`), so that an
+    /// empty config dir at start-up is not taken as "delete everything".
+    private func previouslyServedResources() -> Int {
+        let path = (options.dataDirectory as NSString).appendingPathComponent(ConfigStatus.fileName)
+        guard FileManager.default.fileExists(atPath: path) else { return 0 }
+        do {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+            return object?["servedResources"] as? Int ?? 0
+        } catch {
+            // Unknown is treated as "something was served": an empty config dir is then held.
+            logger.warning("cannot read the previous \(path): \(error); assuming the last run served resources")
+            return 1
         }
     }
 

@@ -1,6 +1,8 @@
 import CertificateAuthority
 import EnvoyAPI
+import Foundation
 import GRPCCore
+import Logging
 public import MeshAPI
 import SwiftProtobuf
 import Synchronization
@@ -10,21 +12,36 @@ import XDSTranslator
 
 /// Holds the mesh configuration being served and each connected group of proxies' snapshot;
 /// a new configuration is translated for every group and pushed to the streams it changes.
+/// Groups that run without a workload certificate are tracked and published in the status
+/// file until they get one.
 public final class MeshController: Sendable {
     private struct State {
         /// The configuration served, indexed once for every group's translation.
         var index = MeshIndex(MeshConfig())
         var generation = 0
+        /// Why each group without credentials has none (only groups whose last snapshot lacked them).
+        var credentialProblems: [Proxy: ProxyCredentialProblem] = [:]
+        /// Groups already told about in the log, so that each problem is logged once.
+        var loggedProblems: Set<Proxy> = []
+        /// Set while there is no configuration fit to serve yet (see `hold`).
+        var heldBecause: String?
     }
 
     private let state = Mutex(State())
     private let cache = SnapshotCache<Proxy>()
     private let certificates: WorkloadCertificates?
     private let rootNamespace: String
+    private let status: StatusFile?
+    private let logger: Logger
 
-    init(certificates: WorkloadCertificates?, rootNamespace: String = MeshConfig.defaultRootNamespace) {
+    init(
+        certificates: WorkloadCertificates?, rootNamespace: String = MeshConfig.defaultRootNamespace,
+        status: StatusFile? = nil, logger: Logger = Logger(label: "trellis")
+    ) {
         self.certificates = certificates
         self.rootNamespace = rootNamespace
+        self.status = status
+        self.logger = logger
     }
 
     public var config: MeshConfig { state.withLock { $0.index.config } }
@@ -37,14 +54,45 @@ public final class MeshController: Sendable {
         state.withLock {
             $0.index = index
             $0.generation += 1
+            $0.heldBecause = nil
         }
         rebuild()
+    }
+
+    /// Refuses new streams (UNAVAILABLE, with `reason`) until the next `apply`: a proxy that
+    /// reconnects keeps its configuration rather than being sent one that is not fit to serve.
+    func hold(reason: String) {
+        state.withLock { $0.heldBecause = reason }
     }
 
     /// Re-translates every connected group (e.g. after a certificate renewal).
     func rebuild() {
         let index = state.withLock { $0.index }
         cache.rebuildAll { snapshot(index, for: $0) }
+        publishCredentialProblems()
+    }
+
+    /// Periodic upkeep: renews certificates that are due (and retries failed ones whose backoff
+    /// has passed), forgets certificates and problems of groups that are gone.
+    func maintain(now: Date = Date()) {
+        if let certificates, certificates.renewalDue(now: now) { rebuild() }
+        let groups = Set(cache.groups)
+        if let certificates {
+            let identities = groups.filter(\.identityVerified).map {
+                certificates.identity(namespace: $0.namespace, serviceAccount: $0.serviceAccount)
+            }
+            certificates.prune(keeping: Set(identities))
+        }
+        state.withLock { state in
+            state.credentialProblems = state.credentialProblems.filter { groups.contains($0.key) }
+            state.loggedProblems.formIntersection(groups)
+        }
+        publishCredentialProblems()
+    }
+
+    /// The current snapshot of a group with streams open (nil when none is connected).
+    func snapshot(for proxy: Proxy) -> Snapshot? {
+        cache.snapshot(for: proxy)
     }
 
     /// A stream's subscription. `grant` is what a verified token proves; `trustClaims` lets the
@@ -69,22 +117,77 @@ public final class MeshController: Sendable {
         } else {
             proxy.identityVerified = trustClaims && certificates != nil
         }
-        let (index, generation) = state.withLock { ($0.index, $0.generation) }
+        let (index, generation, held) = state.withLock { ($0.index, $0.generation, $0.heldBecause) }
+        if let held { throw RPCError(code: .unavailable, message: "no configuration to serve yet: \(held)") }
         let subscription = cache.watch(proxy) { snapshot(index, for: $0) }
         // A config applied while this group's first snapshot was built must not be missed.
         let (latest, latestGeneration) = state.withLock { ($0.index, $0.generation) }
         if latestGeneration != generation {
             cache.set(snapshot(latest, for: proxy), for: proxy)
         }
+        publishCredentialProblems()
         return subscription
     }
 
     private func snapshot(_ index: MeshIndex, for proxy: Proxy) -> Snapshot {
-        var credentials: ProxyCredentials?
-        if proxy.identityVerified, let certificates {
-            credentials = try? certificates.credentials(namespace: proxy.namespace, serviceAccount: proxy.serviceAccount)
-        }
+        let (credentials, problem) = credentials(for: proxy)
+        state.withLock { $0.credentialProblems[proxy] = problem }
         return ProxyTranslator.snapshot(index, for: proxy, credentials: credentials)
+    }
+
+    /// The group's credentials, or why it has none. Never an error swallowed: a proxy without
+    /// credentials serves its STRICT ports to nobody (see `InboundChains`).
+    private func credentials(for proxy: Proxy) -> (ProxyCredentials?, ProxyCredentialProblem?) {
+        guard proxy.generator == .envoy else { return (nil, nil) }  // proxyless gRPC takes no SDS
+        let spiffeID = WorkloadIdentity(
+            trustDomain: certificates?.issuer.trustDomain ?? "cluster.local", namespace: proxy.namespace,
+            serviceAccount: proxy.serviceAccount
+        ).spiffeID
+        guard proxy.identityVerified, let certificates else {
+            return (
+                nil,
+                ProxyCredentialProblem(
+                    proxy: proxy.label, identity: spiffeID,
+                    reason: "identity not proven: connected on the plaintext xDS port without --insecure-dev-identities",
+                    attempts: 0, since: nil)
+            )
+        }
+        let identity = certificates.identity(namespace: proxy.namespace, serviceAccount: proxy.serviceAccount)
+        do {
+            return (try certificates.credentials(for: identity), nil)
+        } catch {
+            let failure = certificates.failures[identity]
+            return (
+                nil,
+                ProxyCredentialProblem(
+                    proxy: proxy.label, identity: spiffeID, reason: error.reason, attempts: failure?.attempts ?? 1,
+                    since: failure?.since)
+            )
+        }
+    }
+
+    /// Logs each new problem once and writes the current ones to the status file.
+    private func publishCredentialProblems() {
+        let (problems, new) = state.withLock { state in
+            let new = state.credentialProblems.filter { !state.loggedProblems.contains($0.key) }
+            state.loggedProblems.formUnion(new.keys)
+            state.loggedProblems.subtract(state.loggedProblems.filter { state.credentialProblems[$0] == nil })
+            return (Array(state.credentialProblems.values), Array(new.values))
+        }
+        for problem in new.sorted() {
+            // CA failures are logged as errors by WorkloadCertificates; an unproven identity is
+            // how the development port works, worth a line but not an alarm.
+            logger.info(
+                "proxy \(problem.proxy) has no workload certificate (\(problem.reason)): no mTLS, STRICT inbound ports refuse connections")
+        }
+        status?.update { $0.proxiesWithoutCredentials = problems.sorted() }
+    }
+}
+
+extension Proxy {
+    /// `KIND~IP~WORKLOAD.NAMESPACE`, the node id's first three parts, for logs and status.
+    var label: String {
+        "\(kind.rawValue)~\(ipAddresses.first ?? "")~\(workloadName).\(namespace)"
     }
 }
 
@@ -100,9 +203,11 @@ struct PlaintextSource: ProxySnapshotSource {
 }
 
 /// The secure port: every stream proves its identity with a bearer token in gRPC metadata.
+/// A token store that cannot be read refuses every stream (UNAVAILABLE): never a grant by error.
 struct AuthenticatedSource: ProxySnapshotSource {
     let controller: MeshController
     let tokens: TokenStore
+    let logger: Logger
 
     func subscribe(node: Envoy_Config_Core_V3_Node, metadata: Metadata) throws -> SnapshotSubscription {
         guard let header = metadata[stringValues: "authorization"].first(where: { _ in true }),
@@ -112,7 +217,14 @@ struct AuthenticatedSource: ProxySnapshotSource {
                 code: .unauthenticated,
                 message: "missing bearer token: send 'authorization: Bearer TOKEN' (trellis token create)")
         }
-        guard let grant = tokens.verify(String(header.dropFirst("Bearer ".count))) else {
+        let grant: TokenGrant?
+        do {
+            grant = try tokens.verify(String(header.dropFirst("Bearer ".count)))
+        } catch {
+            logger.error("cannot verify a token: \(error); refusing the stream")
+            throw RPCError(code: .unavailable, message: "the server cannot read its token store; try again later")
+        }
+        guard let grant else {
             throw RPCError(code: .unauthenticated, message: "invalid or expired token")
         }
         return try controller.subscribe(node: node, grant: grant, trustClaims: false)

@@ -65,7 +65,7 @@ struct TypeStreamState: Sendable {
     }
 }
 
-/// Sync state of one type on one stream, as operators see it (`proxy-status`).
+/// Sync state of one type on one stream, as operators will see it (a planned `proxy-status`).
 public struct TypeSyncStatus: Sendable, Equatable {
     public var sentVersion: String?
     public var sentNonce: String?

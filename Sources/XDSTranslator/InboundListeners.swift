@@ -40,12 +40,12 @@ enum InboundListeners {
             listener.trafficDirection = .inbound
             listener.filterChains = chains
             if chains.count > 1 { listener.listenerFilters = [InboundChains.tlsInspector] }
-            resources.add(.listener, listener.name, listener, references: [port.clusterName])
+            resources.add(.listener, listener.name, listener, references: [port.clusterName, ClusterName.blackHole])
         }
         guard context.proxy.interceptionMode != .none else { return }
         resources.add(.cluster, ClusterName.inboundPassthrough, OutboundClusters.originalDestination(ClusterName.inboundPassthrough))
         let listener = virtualInbound(chains: virtualChains, passthrough: builder.passthroughChains())
-        resources.add(.listener, listener.name, listener, references: clusters.union([ClusterName.inboundPassthrough]))
+        resources.add(.listener, listener.name, listener, references: clusters.union([ClusterName.inboundPassthrough, ClusterName.blackHole]))
     }
 
     /// Istio's `virtualInbound`: restores the original destination, then picks the chain of that
@@ -90,10 +90,11 @@ struct InboundChains {
         return inspector
     }
 
-    /// A proxy without credentials cannot terminate mTLS: plaintext only.
+    /// The port's PeerAuthentication mode. A proxy without credentials cannot terminate mTLS,
+    /// so it serves PERMISSIVE ports as plaintext only, and STRICT ports not at all: an error
+    /// never weakens STRICT to plaintext.
     private func mode(port: UInt32?) -> Mode {
-        guard context.credentials != nil else { return .disable }
-        return PeerAuthentications.mode(
+        PeerAuthentications.mode(
             for: context.proxy, port: port, in: context.config, rootNamespace: context.config.rootNamespace)
     }
 
@@ -121,6 +122,9 @@ struct InboundChains {
             if mutualTLS { chain.transportSocket = MutualTLS.downstream() }
             return chain
         }
+        guard context.credentials != nil else {
+            return mode == .strict ? [Self.refusing(name: name)] : [chain(mutualTLS: false)]
+        }
         switch mode {
         case .strict:
             return [chain(mutualTLS: true)]
@@ -132,6 +136,23 @@ struct InboundChains {
         case .disable, .unset:
             return [chain(mutualTLS: false)]
         }
+    }
+
+    /// A STRICT port of a proxy that has no certificate: every connection is closed (RBAC that
+    /// allows nothing) before it reaches the application. The chain is named for operators
+    /// reading a config dump.
+    static func refusing(name: String) -> FilterChain {
+        var chain = FilterChain()
+        chain.name = name + "-strict-no-credentials"
+        var denyAll = Envoy_Extensions_Filters_Network_Rbac_V3_RBAC()
+        denyAll.rules.action = .allow  // ALLOW with no policies matches nothing: deny all
+        denyAll.statPrefix = "strict_no_credentials."
+        chain.filters = [
+            OutboundListeners.networkFilter("envoy.filters.network.rbac", denyAll),
+            // Envoy requires a terminal filter; RBAC has closed the connection before it.
+            OutboundListeners.tcpProxy(statPrefix: name, cluster: ClusterName.blackHole),
+        ]
+        return chain
     }
 
     private func filters(port: InboundPort, mutualTLS: Bool) -> [Envoy_Config_Listener_V3_Filter] {

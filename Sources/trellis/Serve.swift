@@ -11,7 +11,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("config-dir"), help: "Directory of Istio resources (YAML), watched for edits.")
     var configDirectory: String
 
-    @Option(name: .customLong("data-dir"), help: "Directory for Trellis' own state (CA keys, store).")
+    @Option(name: .customLong("data-dir"), help: "Directory for Trellis' own state: the CA (ca/), token hashes (tokens.json), config-status.json.")
     var dataDirectory: String
 
     @Option(name: .customLong("xds-address"), help: "HOST:PORT of the plaintext xDS (ADS) server.")
@@ -34,6 +34,9 @@ struct Serve: AsyncParsableCommand {
 
     @Flag(name: .customLong("insecure-dev-identities"), help: "Give proxies on the plaintext port certificates for the identity they claim (development only).")
     var insecureDevIdentities = false
+
+    @Flag(name: .customLong("allow-empty-config"), help: "Apply a config dir that holds no resources even when resources are being served (by default that is taken for an unmounted volume or a wrong path, and the last good configuration keeps serving).")
+    var allowEmptyConfig = false
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
@@ -58,7 +61,8 @@ struct Serve: AsyncParsableCommand {
             secureXDSAddress: try parseAddress(secureXDSAddress, flag: "--secure-xds-address"),
             trustDomain: trustDomain,
             workloadCertificateLifetime: try parseDuration(workloadCertTTL, flag: "--workload-cert-ttl"),
-            pluginCADirectory: caDirectory, insecureDevIdentities: insecureDevIdentities, rootNamespace: rootNamespace)
+            pluginCADirectory: caDirectory, insecureDevIdentities: insecureDevIdentities, rootNamespace: rootNamespace,
+            allowEmptyConfig: allowEmptyConfig)
         do {
             try await ControlPlaneServer(options: options, logger: logger).run()
         } catch let error as ControlPlaneError {

@@ -26,7 +26,7 @@ struct GoldenTests {
         let errors = result.diagnostics.filter { $0.severity == .error }
         #expect(errors.isEmpty, "input must be valid: \(errors)")
         let snapshot = ProxyTranslator.snapshot(
-            result.config, for: try GoldenProxy.parse(yaml), credentials: GoldenProxy.credentials(yaml))
+            result.config, for: try GoldenProxy.parse(yaml), credentials: try GoldenProxy.credentials(yaml))
         let actual = try SnapshotJSON.render(snapshot)
 
         let expectedURL = Self.directory.appendingPathComponent(name + ".json")
@@ -38,6 +38,16 @@ struct GoldenTests {
         #expect(actual == expected, "\(name): translation changed; rerun with UPDATE_GOLDEN=1 and review the diff")
     }
 
+    @Test("a '# proxy:' line with a typo fails instead of testing the default proxy")
+    func headerTypos() {
+        for line in ["# proxy: namespce=default", "# proxy: interception=REDIRCT", "# proxy: mtls=yes", "# proxy: labels=app",
+            "# proxy: kind", "# no proxy line"]
+        {
+            #expect(throws: GoldenProxy.HeaderError.self, "\(line)") { try GoldenProxy.parse(line + "\n") }
+        }
+        #expect(throws: GoldenProxy.HeaderError.self) { try GoldenProxy.credentials("# proxy: mtls=ture\n") }
+    }
+
     @Test("every resource a route or listener points at exists")
     func consistency() throws {
         for name in Self.cases {
@@ -45,7 +55,7 @@ struct GoldenTests {
             let yaml = try String(contentsOf: input, encoding: .utf8)
             let result = ConfigLoader.load([ConfigFile(path: name, contents: yaml)])
             let snapshot = ProxyTranslator.snapshot(
-                result.config, for: try GoldenProxy.parse(yaml), credentials: GoldenProxy.credentials(yaml))
+                result.config, for: try GoldenProxy.parse(yaml), credentials: try GoldenProxy.credentials(yaml))
             #expect(snapshot.danglingClusterReferences.isEmpty, "\(name): \(snapshot.danglingClusterReferences)")
             for cluster in snapshot.resources(.cluster).values {
                 let decoded = try Envoy_Config_Cluster_V3_Cluster(serializedBytes: cluster.body.value)
@@ -62,38 +72,61 @@ struct GoldenTests {
 /// `mtls=true` for a proxy with a proven identity (placeholder certificates), and
 /// `generator=grpc` for a proxyless gRPC client.
 enum GoldenProxy {
-    struct Missing: Error {}
+    /// A `# proxy:` line that is missing, or has a key or value the parser does not know: a
+    /// typo must fail the case, never silently test the default proxy.
+    struct HeaderError: Error, CustomStringConvertible {
+        var description: String
+    }
 
-    static func credentials(_ yaml: String) -> ProxyCredentials? {
-        guard let line = yaml.split(separator: "\n").first(where: { $0.hasPrefix("# proxy:") }),
-            line.split(separator: " ").contains("mtls=true")
-        else { return nil }
+    static func credentials(_ yaml: String) throws -> ProxyCredentials? {
+        _ = try parse(yaml)  // the whole header is checked, mtls's value included
+        guard try header(yaml)["mtls"] == "true" else { return nil }
         return ProxyCredentials(
             trustDomain: "cluster.local", certificateChainPEM: "CERTIFICATE CHAIN", privateKeyPEM: "PRIVATE KEY",
             rootCertificatePEM: "ROOT CERTIFICATE")
     }
 
     static func parse(_ yaml: String) throws -> Proxy {
-        guard let line = yaml.split(separator: "\n").first(where: { $0.hasPrefix("# proxy:") }) else { throw Missing() }
         var proxy = Proxy(interceptionMode: .none)
-        for pair in line.dropFirst("# proxy:".count).split(separator: " ") {
-            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2 else { continue }
-            switch parts[0] {
-            case "namespace": proxy.namespace = parts[1]
-            case "interception": proxy.interceptionMode = Proxy.InterceptionMode(rawValue: parts[1]) ?? .none
-            case "ip": proxy.ipAddresses = [parts[1]]
-            case "generator": proxy.generator = Proxy.Generator(rawValue: parts[1]) ?? .envoy
-            case "serviceAccount": proxy.serviceAccount = parts[1]
-            case "kind": proxy.kind = Proxy.Kind(rawValue: parts[1]) ?? .sidecar
+        func value<T>(_ key: String, _ text: String, _ make: (String) -> T?) throws -> T {
+            guard let value = make(text) else { throw HeaderError(description: "# proxy: \(key)=\(text) is not a valid value") }
+            return value
+        }
+        for (key, text) in try header(yaml) {
+            switch key {
+            case "namespace": proxy.namespace = text
+            case "interception": proxy.interceptionMode = try value(key, text, Proxy.InterceptionMode.init(rawValue:))
+            case "ip": proxy.ipAddresses = [text]
+            case "generator": proxy.generator = try value(key, text, Proxy.Generator.init(rawValue:))
+            case "serviceAccount": proxy.serviceAccount = text
+            case "kind": proxy.kind = try value(key, text, Proxy.Kind.init(rawValue:))
+            case "mtls": _ = try value(key, text) { ["true", "false"].contains($0) ? $0 : nil }
             case "labels":
-                for label in parts[1].split(separator: ",") {
+                for label in text.split(separator: ",") {
                     let kv = label.split(separator: ":", maxSplits: 1).map(String.init)
-                    if kv.count == 2 { proxy.labels[kv[0]] = kv[1] }
+                    guard kv.count == 2 else { throw HeaderError(description: "# proxy: label '\(label)' is not key:value") }
+                    proxy.labels[kv[0]] = kv[1]
                 }
-            default: break
+            default:
+                throw HeaderError(
+                    description: "# proxy: unknown key '\(key)' (namespace, interception, labels, ip, serviceAccount, "
+                        + "kind, mtls, generator)")
             }
         }
         return proxy
+    }
+
+    /// The `key=value` pairs of the case's `# proxy:` line.
+    static func header(_ yaml: String) throws -> [String: String] {
+        guard let line = yaml.split(separator: "\n").first(where: { $0.hasPrefix("# proxy:") }) else {
+            throw HeaderError(description: "the case has no '# proxy:' line")
+        }
+        var pairs: [String: String] = [:]
+        for pair in line.dropFirst("# proxy:".count).split(separator: " ") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw HeaderError(description: "# proxy: '\(pair)' is not key=value") }
+            pairs[parts[0]] = parts[1]
+        }
+        return pairs
     }
 }

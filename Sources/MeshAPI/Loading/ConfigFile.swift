@@ -1,5 +1,5 @@
 /// One YAML file's text and the path diagnostics should name. May hold several documents.
-public struct ConfigFile: Sendable {
+public struct ConfigFile: Sendable, Equatable {
     public var path: String
     public var contents: String
 

@@ -1,9 +1,11 @@
 import Foundation
 
-/// Turns the files and directories a user names into `ConfigFile`s.
-enum ConfigPaths {
+/// Turns the files and directories a user names into `ConfigFile`s. `trellis validate` and the
+/// config dir of `trellis serve` read through here, so both see the same files.
+public enum ConfigPaths {
     /// A named file is read whatever its extension; a directory contributes its `*.yaml` and
-    /// `*.yml` files, recursively, in path order.
+    /// `*.yml` files, recursively, in path order. Throws for the first path or file that cannot
+    /// be read.
     static func read(_ paths: [String]) throws(ConfigLoadError) -> [ConfigFile] {
         var files: [ConfigFile] = []
         for path in paths {
@@ -12,37 +14,91 @@ enum ConfigPaths {
                 throw ConfigLoadError(path: path, reason: "no such file or directory")
             }
             if isDirectory.boolValue {
-                for file in try yamlFiles(in: path) { files.append(try readFile(file)) }
+                let scan = try scanDirectory(path)
+                if let unreadable = scan.unreadable.first { throw unreadable }
+                files += scan.files
             } else {
-                files.append(try readFile(path))
+                switch readFile(path) {
+                case .read(let file): files.append(file)
+                case .gone: throw ConfigLoadError(path: path, reason: "no such file or directory")
+                case .unreadable(let error): throw error
+                }
             }
         }
         return files
     }
 
-    private static func yamlFiles(in directory: String) throws(ConfigLoadError) -> [String] {
+    /// What a directory holds now: the config files that could be read, in path order, and those
+    /// that exist but could not be read or decoded (permissions, an I/O error, not UTF-8). A file
+    /// that disappears between listing and reading is simply not there. Throws only when the
+    /// directory itself cannot be listed.
+    public static func scanDirectory(_ directory: String) throws(ConfigLoadError) -> DirectoryScan {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
+            throw ConfigLoadError(path: directory, reason: "no such directory")
+        }
+        guard isDirectory.boolValue else { throw ConfigLoadError(path: directory, reason: "not a directory") }
         guard FileManager.default.isReadableFile(atPath: directory),
             let enumerator = FileManager.default.enumerator(atPath: directory)
         else { throw ConfigLoadError(path: directory, reason: "permission denied") }
-        var found: [String] = []
+        var paths: [String] = []
         while let relative = enumerator.nextObject() as? String {
             guard relative.hasSuffix(".yaml") || relative.hasSuffix(".yml") else { continue }
             let full = (directory as NSString).appendingPathComponent(relative)
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue {
-                found.append(full)
+                paths.append(full)
             }
         }
-        return found.sorted()
+        var scan = DirectoryScan()
+        for path in paths.sorted() {
+            switch readFile(path) {
+            case .read(let file): scan.files.append(file)
+            case .gone: continue
+            case .unreadable(let error): scan.unreadable.append(error)
+            }
+        }
+        return scan
     }
 
-    private static func readFile(_ path: String) throws(ConfigLoadError) -> ConfigFile {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigLoadError(path: path, reason: "permission denied")
+    private enum FileRead {
+        case read(ConfigFile)
+        case gone
+        case unreadable(ConfigLoadError)
+    }
+
+    private static func readFile(_ path: String) -> FileRead {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            guard FileManager.default.fileExists(atPath: path) else { return .gone }
+            return .unreadable(ConfigLoadError(path: path, reason: reason(error)))
         }
         guard let contents = String(data: data, encoding: .utf8) else {
-            throw ConfigLoadError(path: path, reason: "not UTF-8 text")
+            return .unreadable(ConfigLoadError(path: path, reason: "not UTF-8 text"))
         }
-        return ConfigFile(path: path, contents: contents)
+        return .read(ConfigFile(path: path, contents: contents))
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        let error = error as NSError
+        if let underlying = error.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain,
+            let code = POSIXErrorCode(rawValue: Int32(underlying.code))
+        {
+            return String(cString: strerror(code.rawValue)).lowercased()
+        }
+        return error.localizedDescription
+    }
+}
+
+/// A directory's config files as read now (see ``ConfigPaths/scanDirectory(_:)``).
+public struct DirectoryScan: Sendable, Equatable {
+    public var files: [ConfigFile] = []
+    public var unreadable: [ConfigLoadError] = []
+
+    public init(files: [ConfigFile] = [], unreadable: [ConfigLoadError] = []) {
+        self.files = files
+        self.unreadable = unreadable
     }
 }

@@ -113,6 +113,16 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "ControlPlaneTests",
+            dependencies: [
+                "ControlPlane", "MeshAPI", "XDSCache", "XDSTranslator", "EnvoyAPI", "CertificateAuthority",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "XDSCacheTests",
             dependencies: ["XDSCache", "EnvoyAPI", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: strictSettings

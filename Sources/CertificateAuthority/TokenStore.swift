@@ -6,6 +6,12 @@ public struct TokenGrant: Sendable, Equatable {
     public var namespace: String
     public var serviceAccount: String
     public var expiresAt: Date?
+
+    public init(namespace: String, serviceAccount: String, expiresAt: Date? = nil) {
+        self.namespace = namespace
+        self.serviceAccount = serviceAccount
+        self.expiresAt = expiresAt
+    }
 }
 
 /// Bearer tokens for the secure xDS port, kept as SHA-256 hashes in `DATA_DIR/tokens.json`

@@ -74,8 +74,8 @@ public final class MeshController: Sendable {
 
     /// Periodic upkeep: renews certificates that are due (and retries failed ones whose backoff
     /// has passed), forgets certificates and problems of groups that are gone.
-    func maintain(now: Date = Date()) {
-        if let certificates, certificates.renewalDue(now: now) { rebuild() }
+    func maintain() {
+        if let certificates, certificates.renewalDue() { rebuild() }
         let groups = Set(cache.groups)
         if let certificates {
             let identities = groups.filter(\.identityVerified).map {
@@ -89,6 +89,9 @@ public final class MeshController: Sendable {
         }
         publishCredentialProblems()
     }
+
+    /// Groups of proxies with at least one stream open.
+    var connectedGroups: [Proxy] { cache.groups }
 
     /// The current snapshot of a group with streams open (nil when none is connected).
     func snapshot(for proxy: Proxy) -> Snapshot? {

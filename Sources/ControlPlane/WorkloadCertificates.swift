@@ -45,12 +45,15 @@ final class WorkloadCertificates: Sendable {
     let issuer: any WorkloadCertificateIssuer
     let lifetime: TimeInterval
     let logger: Logger
+    /// Now; injected so that tests can step past backoffs and renewals.
+    let clock: @Sendable () -> Date
     private let state = Mutex(State())
 
-    init(issuer: any WorkloadCertificateIssuer, lifetime: TimeInterval, logger: Logger) {
+    init(issuer: any WorkloadCertificateIssuer, lifetime: TimeInterval, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.issuer = issuer
         self.lifetime = lifetime
         self.logger = logger
+        self.clock = clock
     }
 
     func identity(namespace: String, serviceAccount: String) -> WorkloadIdentity {
@@ -60,7 +63,8 @@ final class WorkloadCertificates: Sendable {
     /// The identity's current credentials, issuing or renewing its certificate when due. Throws
     /// ``CredentialsUnavailable`` while the issuer fails (without asking it again before the
     /// backoff has passed).
-    func credentials(for identity: WorkloadIdentity, now: Date = Date()) throws(CredentialsUnavailable) -> ProxyCredentials {
+    func credentials(for identity: WorkloadIdentity) throws(CredentialsUnavailable) -> ProxyCredentials {
+        let now = clock()
         let certificate = try state.withLock { state throws(CredentialsUnavailable) -> WorkloadCertificate in
             if let entry = state.entries[identity], entry.renewAt > now { return entry.certificate }
             if let failure = state.failures[identity], failure.retryAt > now {
@@ -99,8 +103,9 @@ final class WorkloadCertificates: Sendable {
 
     /// Whether some certificate is due for renewal, or a failed one for another attempt; the
     /// caller then rebuilds the snapshots, which renews (or retries) it.
-    func renewalDue(now: Date = Date()) -> Bool {
-        state.withLock { state in
+    func renewalDue() -> Bool {
+        let now = clock()
+        return state.withLock { state in
             state.entries.values.contains { $0.renewAt <= now } || state.failures.values.contains { $0.retryAt <= now }
         }
     }

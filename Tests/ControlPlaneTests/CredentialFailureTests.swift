@@ -1,0 +1,154 @@
+import CertificateAuthority
+import EnvoyAPI
+import Foundation
+import MeshAPI
+import SwiftProtobuf
+import Testing
+import XDSCache
+import XDSTranslator
+
+@testable import ControlPlane
+
+/// A workload under STRICT whose certificate cannot be issued must never be served plaintext;
+/// the failure is reported, retried with backoff, and recovers when the CA does.
+@Suite struct CredentialFailureTests {
+    static let mesh = """
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: {name: reviews}
+        spec:
+          hosts: [reviews.default.svc.cluster.local]
+          location: MESH_INTERNAL
+          resolution: STATIC
+          ports: [{number: 9080, name: http, protocol: HTTP}]
+          endpoints:
+          - {address: 10.0.0.5, serviceAccount: reviews, labels: {app: reviews, security.istio.io/tlsMode: istio}}
+        ---
+        apiVersion: security.istio.io/v1
+        kind: PeerAuthentication
+        metadata: {name: default}
+        spec:
+          mtls: {mode: STRICT}
+        """
+
+    struct Setup {
+        let directory: TemporaryDirectory
+        let issuer: FlakyIssuer
+        let clock = TestClock()
+        let certificates: WorkloadCertificates
+        let status: StatusFile
+        let controller: MeshController
+
+        init() throws {
+            directory = try TemporaryDirectory()
+            issuer = FlakyIssuer(
+                authority: try CertificateAuthority.loadOrCreate(directory: directory.file("ca"), trustDomain: "cluster.local"))
+            let clock = self.clock
+            certificates = WorkloadCertificates(issuer: issuer, lifetime: 3600, logger: quietLogger, clock: { clock.now })
+            status = StatusFile(dataDirectory: directory.path, logger: quietLogger)
+            controller = MeshController(certificates: certificates, status: status, logger: quietLogger)
+            controller.apply(ConfigLoader.load([ConfigFile(path: "mesh.yaml", contents: CredentialFailureTests.mesh)]).config)
+        }
+
+        func subscribeReviews() throws -> SnapshotSubscription {
+            let node = sidecarNode(
+                ip: "10.0.0.5", workload: "reviews", labels: ["app": "reviews"],
+                metadata: ["SERVICE_ACCOUNT": "reviews", "INTERCEPTION_MODE": "REDIRECT"])
+            return try controller.subscribe(
+                node: node, grant: TokenGrant(namespace: "default", serviceAccount: "reviews"), trustClaims: false)
+        }
+    }
+
+    /// The chains of the virtual inbound listener that serve port 9080.
+    static func inboundChains(_ snapshot: Snapshot) throws -> [Envoy_Config_Listener_V3_FilterChain] {
+        let listener = try #require(try snapshot.listener("virtualInbound"))
+        return listener.filterChains.filter { $0.filterChainMatch.destinationPort.value == 9080 }
+    }
+
+    @Test("a CA that cannot sign leaves STRICT ports refusing, reported, and recovers with the CA")
+    func outageAndRecovery() throws {
+        let setup = try Setup()
+        defer { setup.directory.remove() }
+        setup.issuer.failing = true
+        let subscription = try setup.subscribeReviews()
+
+        // During the outage: no certificate, and the STRICT port refuses rather than serving plaintext.
+        #expect(subscription.initial.resource(.secret, named: "default") == nil)
+        let refusing = try Self.inboundChains(subscription.initial)
+        #expect(refusing.map(\.name) == ["inbound|9080||-strict-no-credentials"])
+        #expect(refusing.allSatisfy { !$0.hasTransportSocket })
+        let problems = setup.status.current.proxiesWithoutCredentials
+        #expect(problems.count == 1)
+        #expect(problems.first?.identity == "spiffe://cluster.local/ns/default/sa/reviews")
+        #expect(problems.first?.reason.contains("injected") == true)
+        #expect(problems.first?.attempts == 1)
+
+        // Within the backoff the CA is not asked again, however often the mesh is rebuilt.
+        let calls = setup.issuer.calls
+        setup.controller.rebuild()
+        setup.controller.maintain()
+        #expect(setup.issuer.calls == calls)
+
+        // Past the backoff it is retried; still failing, the attempt is counted and the wait doubles.
+        setup.clock.advance(1.5)
+        setup.controller.maintain()
+        #expect(setup.issuer.calls == calls + 1)
+        #expect(setup.status.current.proxiesWithoutCredentials.first?.attempts == 2)
+        setup.clock.advance(1.5)
+        setup.controller.maintain()
+        #expect(setup.issuer.calls == calls + 1, "second backoff is 2 s")
+
+        // The CA is back: the next retry issues the certificate and the port is mTLS-only.
+        setup.issuer.failing = false
+        setup.clock.advance(1)
+        setup.controller.maintain()
+        let proxy = try #require(setup.controller.connectedGroups.first)
+        let recovered = try #require(setup.controller.snapshot(for: proxy))
+        #expect(recovered.resource(.secret, named: "default") != nil)
+        let chains = try Self.inboundChains(recovered)
+        #expect(chains.map(\.name) == ["inbound|9080||-mtls"])
+        #expect(chains.allSatisfy { $0.hasTransportSocket })
+        #expect(setup.status.current.proxiesWithoutCredentials.isEmpty)
+        _ = subscription
+    }
+
+    @Test("a proxy whose identity is not proven gets no certificate and a refusing STRICT port")
+    func unprovenIdentity() throws {
+        let setup = try Setup()
+        defer { setup.directory.remove() }
+        let node = sidecarNode(
+            ip: "10.0.0.5", workload: "reviews", labels: ["app": "reviews"],
+            metadata: ["SERVICE_ACCOUNT": "reviews", "INTERCEPTION_MODE": "REDIRECT"])
+        let subscription = try setup.controller.subscribe(node: node, grant: nil, trustClaims: false)
+        #expect(subscription.initial.resource(.secret, named: "default") == nil)
+        #expect(try Self.inboundChains(subscription.initial).map(\.name) == ["inbound|9080||-strict-no-credentials"])
+        #expect(setup.issuer.calls == 0)
+        #expect(setup.status.current.proxiesWithoutCredentials.first?.reason.contains("not proven") == true)
+    }
+
+    @Test("a renewal that fails keeps the still-valid certificate")
+    func failedRenewalKeepsCertificate() throws {
+        let setup = try Setup()
+        defer { setup.directory.remove() }
+        let identity = setup.certificates.identity(namespace: "default", serviceAccount: "reviews")
+        let first = try setup.certificates.credentials(for: identity)
+        setup.issuer.failing = true
+        setup.clock.advance(3600 * 0.55)  // past renewal, before expiry
+        #expect(setup.certificates.renewalDue())
+        let during = try setup.certificates.credentials(for: identity)
+        #expect(during.certificateChainPEM == first.certificateChainPEM)
+        #expect(setup.certificates.failures[identity]?.attempts == 1)
+    }
+
+    @Test("certificates of identities with no connected proxy are pruned")
+    func pruning() throws {
+        let setup = try Setup()
+        defer { setup.directory.remove() }
+        let reviews = setup.certificates.identity(namespace: "default", serviceAccount: "reviews")
+        let ratings = setup.certificates.identity(namespace: "default", serviceAccount: "ratings")
+        _ = try setup.certificates.credentials(for: reviews)
+        _ = try setup.certificates.credentials(for: ratings)
+        setup.certificates.prune(keeping: [reviews])
+        #expect(setup.certificates.cachedIdentities == [reviews])
+    }
+}

@@ -101,6 +101,7 @@ let package = Package(
         .testTarget(
             name: "MeshAPITests",
             dependencies: ["MeshAPI"],
+            exclude: ["Corpus"],
             swiftSettings: strictSettings
         ),
         .testTarget(

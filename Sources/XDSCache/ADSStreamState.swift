@@ -206,13 +206,22 @@ public struct ADSStreamState: Sendable {
         return desired
     }
 
-    /// Clusters referred to by any listener or route configuration the proxy has or was sent.
+    /// Clusters referred to by any listener the proxy has or was sent, and by the route
+    /// configurations those listeners name. Without listener state (a client asking only for
+    /// routes), every route configuration it has or was sent counts.
     private func clustersInUse() -> Set<String> {
         var inUse: Set<String> = []
-        for type in [ResourceType.listener, .route] {
-            guard let state = types[type] else { continue }
-            for resource in state.sent.values { inUse.formUnion(resource.referencedClusters) }
-            for resource in state.applied.values { inUse.formUnion(resource.referencedClusters) }
+        var routeNames: Set<String> = []
+        let listeners = types[.listener]
+        for resource in listeners.map({ Array($0.sent.values) + Array($0.applied.values) }) ?? [] {
+            inUse.formUnion(resource.referencedClusters)
+            routeNames.formUnion(resource.referencedRoutes)
+        }
+        guard let routes = types[.route] else { return inUse }
+        let listenersKnown = listeners?.requested == true
+        for resource in Array(routes.sent.values) + Array(routes.applied.values)
+        where !listenersKnown || routeNames.contains(resource.name) {
+            inUse.formUnion(resource.referencedClusters)
         }
         return inUse
     }

@@ -16,9 +16,13 @@ public struct XDSResource: Sendable, Equatable {
     /// the proxy has these clusters, and keeps a cluster the proxy still routes to until the
     /// replacement routes are in place.
     public let referencedClusters: Set<String>
+    /// Listeners only: the route configurations (RDS names) it takes its routes from. A route
+    /// configuration no listener of the proxy names any more holds no cluster back.
+    public let referencedRoutes: Set<String>
 
     public init<M: SwiftProtobuf.Message>(
-        _ type: ResourceType, name: String, message: M, referencedClusters: Set<String> = []
+        _ type: ResourceType, name: String, message: M, referencedClusters: Set<String> = [],
+        referencedRoutes: Set<String> = []
     ) throws {
         var options = BinaryEncodingOptions()
         options.useDeterministicOrdering = true
@@ -31,6 +35,7 @@ public struct XDSResource: Sendable, Equatable {
         self.body = any
         self.version = ContentHash.of(bytes)
         self.referencedClusters = referencedClusters
+        self.referencedRoutes = referencedRoutes
     }
 }
 

@@ -15,13 +15,13 @@ enum SidecarScope {
     }
 
     /// Whether an egress `hosts` entry (`namespace/host`, `.` = the Sidecar's namespace,
-    /// `*` = any, `~` = none) imports a service.
+    /// `*` = any, `~` or `~ns` = none) imports a service.
     static func imports(_ hosts: [String], sidecarNamespace: String, service: MeshService) -> Bool {
         hosts.contains { entry in
             let parts = entry.split(separator: "/", maxSplits: 1).map(String.init)
             let (namespace, host) = parts.count == 2 ? (parts[0], parts[1]) : ("*", parts[0])
+            guard !namespace.hasPrefix("~") else { return false }  // `~/*`, `~ns/...`: import nothing
             switch namespace {
-            case "~": return false
             case "*": break
             case ".": guard service.namespace == sidecarNamespace else { return false }
             default: guard service.namespace == namespace else { return false }

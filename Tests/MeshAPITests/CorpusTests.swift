@@ -2,7 +2,8 @@ import MeshAPI
 import Testing
 
 /// Istio's own validation corpus and bookinfo sample are the specification.
-@Suite struct CorpusTests {
+@Suite(.enabled(if: Corpus.isPresent || Corpus.isRequired, Comment(rawValue: Corpus.absence)))
+struct CorpusTests {
     @Test("Istio's invalid documents are rejected naming the field", arguments: Corpus.validationDocuments("-invalid.yaml"))
     func invalidDocumentIsRejected(_ document: CorpusDocument) throws {
         let expected = try #require(document.expectedError, "document has no _err")
@@ -49,5 +50,32 @@ import Testing
         #expect(result.config.virtualServices.map(\.name) == ["bookinfo", "details", "productpage", "ratings", "reviews"])
         #expect(result.config.destinationRules.count == 4)
         #expect(result.config.gateways.count == 1)
+    }
+}
+
+/// Trellis' own cases in the corpus format, for host rules Istio's corpus has no cases for.
+@Suite struct OwnCorpusTests {
+    @Test("invalid documents are rejected naming the field", arguments: Corpus.ownDocuments("-invalid.yaml"))
+    func invalidDocumentIsRejected(_ document: CorpusDocument) throws {
+        let expected = try #require(document.expectedError, "document has no _err")
+        let result = document.load()
+        let errors = result.diagnostics.filter { $0.severity == .error }
+        #expect(
+            errors.contains { diagnostic($0, reports: expected) },
+            "expected an error reporting '\(expected)', got:\n\(errors.map(\.description).joined(separator: "\n"))")
+        #expect(result.config.keys.isEmpty)
+    }
+
+    @Test("valid documents load without errors", arguments: Corpus.ownDocuments("-valid.yaml"))
+    func validDocumentLoads(_ document: CorpusDocument) {
+        let result = document.load()
+        #expect(result.errors.isEmpty, "\(result.errors.map(\.description).joined(separator: "\n"))")
+        #expect(result.config.keys.count == 1)
+    }
+
+    @Test("the cases are there")
+    func casesArePresent() {
+        #expect(Corpus.ownDocuments("-invalid.yaml").count >= 14)
+        #expect(Corpus.ownDocuments("-valid.yaml").count >= 3)
     }
 }

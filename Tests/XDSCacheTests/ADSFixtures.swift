@@ -29,10 +29,11 @@ enum Fixture {
         return try! XDSResource(.endpoint, name: name, message: assignment)
     }
 
-    static func listener(_ name: String) -> XDSResource {
+    /// A listener taking its routes from the route configurations `routes` (RDS names).
+    static func listener(_ name: String, routes: Set<String> = []) -> XDSResource {
         var listener = Envoy_Config_Listener_V3_Listener()
         listener.name = name
-        return try! XDSResource(.listener, name: name, message: listener)
+        return try! XDSResource(.listener, name: name, message: listener, referencedRoutes: routes)
     }
 
     static func routes(_ name: String, to cluster: String) -> XDSResource {

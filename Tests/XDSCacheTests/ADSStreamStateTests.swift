@@ -6,7 +6,7 @@ import XDSCache
 struct ADSStreamStateTests {
     let base = Snapshot([
         Fixture.cluster("a"), Fixture.endpoints("a", port: 1000),
-        Fixture.listener("l"), Fixture.routes("80", to: "a"),
+        Fixture.listener("l", routes: ["80"]), Fixture.routes("80", to: "a"),
     ])
 
     @Test("first request of each type is answered, ACKs are not")
@@ -99,13 +99,13 @@ struct ADSStreamStateTests {
         var envoy = SimulatedEnvoy()
         let two = Snapshot([
             Fixture.cluster("a"), Fixture.cluster("b"), Fixture.endpoints("a", port: 1), Fixture.endpoints("b", port: 2),
-            Fixture.listener("l"), Fixture.routes("80", to: "a"),
+            Fixture.listener("l", routes: ["80"]), Fixture.routes("80", to: "a"),
         ])
         try envoy.connect(to: two, edsNames: ["a", "b"], routeNames: ["80"])
         let push = envoy.state.update(
             Snapshot([
                 Fixture.cluster("a"), Fixture.cluster("b"), Fixture.endpoints("a", port: 1), Fixture.endpoints("b", port: 3),
-                Fixture.listener("l"), Fixture.routes("80", to: "a"),
+                Fixture.listener("l", routes: ["80"]), Fixture.routes("80", to: "a"),
             ])
         ).responses
         #expect(push.map(\.type) == [.endpoint])
@@ -118,7 +118,7 @@ struct ADSStreamStateTests {
         try envoy.connect(to: base, edsNames: ["a"], routeNames: ["80"])
         let changed = Snapshot([
             Fixture.cluster("a", timeoutSeconds: 5), Fixture.endpoints("a", port: 1000),
-            Fixture.listener("l"), Fixture.routes("80", to: "a"),
+            Fixture.listener("l", routes: ["80"]), Fixture.routes("80", to: "a"),
         ])
         let push = envoy.state.update(changed).responses
         #expect(push.map(\.type) == [.cluster])
@@ -137,7 +137,7 @@ struct ADSStreamStateTests {
         try envoy.connect(to: base, edsNames: ["a"], routeNames: ["80"])
         let moved = Snapshot([
             Fixture.cluster("b"), Fixture.endpoints("b", port: 2000),
-            Fixture.listener("l"), Fixture.routes("80", to: "b"),
+            Fixture.listener("l", routes: ["80"]), Fixture.routes("80", to: "b"),
         ])
         let push = envoy.state.update(moved).responses
         #expect(push.map(\.type) == [.cluster], "routes to b must wait until the proxy has b")
@@ -152,5 +152,17 @@ struct ADSStreamStateTests {
         let final = try envoy.state.receive(Fixture.request(.route, names: ["80"], nonce: afterCDSAck[0].nonce)).responses
         #expect(final.map(\.type) == [.cluster])
         #expect(final[0].names == ["b"], "a is removed after the routes moved away from it")
+    }
+
+    @Test("a service removed with its listener: its cluster leaves CDS once the listener removal is ACKed")
+    func removedServiceReleasesItsCluster() throws {
+        var envoy = SimulatedEnvoy()
+        try envoy.connect(to: base, edsNames: ["a"], routeNames: ["80"])
+        // Nothing left; Envoy keeps the last route configuration it had but no listener names it.
+        let push = envoy.state.update(Snapshot()).responses
+        #expect(push.map(\.type) == [.listener], "CDS keeps a while listener l (and its routes) may still be in use")
+        let afterLDSAck = try envoy.state.receive(Fixture.request(.listener, nonce: push[0].nonce)).responses
+        #expect(afterLDSAck.map(\.type) == [.cluster])
+        #expect(afterLDSAck.first?.names == [], "no listener names route 80 any more, so nothing holds a")
     }
 }

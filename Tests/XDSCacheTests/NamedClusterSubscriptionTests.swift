@@ -10,7 +10,7 @@ struct NamedClusterSubscriptionTests {
     let base = Snapshot([
         Fixture.cluster("a"), Fixture.endpoints("a", port: 1000),
         Fixture.cluster("b"), Fixture.endpoints("b", port: 2000),
-        Fixture.listener("greeter:7070"), Fixture.routes("r", to: "a"),
+        Fixture.listener("greeter:7070", routes: ["r"]), Fixture.routes("r", to: "a"),
     ])
 
     /// LDS, RDS, CDS and EDS by name, each ACKed; returns the state and the last nonce per type.
@@ -33,7 +33,7 @@ struct NamedClusterSubscriptionTests {
         let moved = Snapshot([
             Fixture.cluster("a"), Fixture.endpoints("a", port: 1000),
             Fixture.cluster("b"), Fixture.endpoints("b", port: 2000),
-            Fixture.listener("greeter:7070"), Fixture.routes("r", to: "b"),
+            Fixture.listener("greeter:7070", routes: ["r"]), Fixture.routes("r", to: "b"),
         ])
         let push = state.update(moved).responses
         #expect(push.map(\.type) == [.route], "waiting for b would wait forever: the client asks for b after this route")

@@ -7,8 +7,11 @@ The mesh: an app "backend" behind its sidecar (Sidecar ingress bound to the side
 listeners are bound to their own 127.0.0.x. Every workload runs as its own service account.
 """
 
+import json
 import os
 import re
+import socket
+import ssl
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +28,7 @@ from harness import (
     MeshDir,
     TrellisServer,
     Upstream,
+    consistently,
     discovery_request,
     eventually,
     free_port,
@@ -200,6 +204,75 @@ def test_strict_refuses_plaintext_and_permissive_accepts_both(secure_mesh: Secur
                              peer_authentication("backend", "PERMISSIVE", selector={"app": "backend"}))
     client.wait_for(lambda: _assert_status(secure_mesh.call_direct(timeout=3), 200), what="PERMISSIVE again")
     assert secure_mesh.call("client-a").status == 200
+
+
+def test_strict_workload_on_the_plaintext_port_refuses_plaintext(secure_mesh: SecureMesh):
+    """A proxy without a certificate (here: connected on the plaintext xDS port, so its identity
+    is not proven) cannot terminate mTLS; its STRICT port must then refuse everything, never
+    fall back to plaintext."""
+    mesh = secure_mesh
+    backend = mesh.start_envoy(mesh.trellis.xds_address, name="backend", ip=mesh.backend_ip,
+                               metadata={"SERVICE_ACCOUNT": "backend"})
+    backend.wait_ready()
+    # PERMISSIVE: without credentials the port serves plaintext, as documented.
+    backend.wait_for(lambda: _assert_status(mesh.call_direct(timeout=3), 200), what="plaintext under PERMISSIVE")
+
+    mesh.write_config(peer_authentication("default", "STRICT"))
+    backend.wait_for(lambda: refuses_plaintext(mesh), what="STRICT to refuse plaintext")
+    consistently(lambda: refuses_plaintext(mesh), duration=2.0, what="STRICT keeps refusing")
+    chains = [chain.get("name", "") for listener in backend.dynamic_listeners().values()
+              for chain in listener.get("filter_chains", [])]
+    assert any(name.endswith("-strict-no-credentials") for name in chains), chains
+
+    # The reason is visible per proxy until it clears.
+    status = json.loads((mesh.trellis.data_dir / "config-status.json").read_text())
+    problems = status["proxiesWithoutCredentials"]
+    assert any(p["identity"] == spiffe_id(NAMESPACE, "backend") and "not proven" in p["reason"] for p in problems), problems
+
+
+def test_secure_port_certificate_is_renewed_while_running(mesh_dir, start_trellis, start_envoy, start_upstream, tmp_path):
+    """The secure xDS port's own certificate follows --workload-cert-ttl and is renewed at about
+    half of it; new handshakes get the new one, an Envoy already connected keeps its stream."""
+    # A mesh service whose endpoint is sidecar-injected, so the client's cluster uses its certificate.
+    mesh_dir.write("mesh.yaml", mesh_service("backend", HOST, [port(free_port())], endpoints=[{
+        "address": "127.0.0.1", "labels": {"security.istio.io/tlsMode": "istio"}}]))
+    trellis = start_trellis(mesh_dir.path, extra_args=("--workload-cert-ttl", "4s"))
+    root = root_cert_path(trellis.data_dir)
+    first = serving_certificate(trellis, root)
+    renewed = eventually(lambda: _different(serving_certificate(trellis, root), first), timeout=15, interval=0.25,
+                         what="a renewed serving certificate")
+    assert renewed["notAfter"] != first["notAfter"]
+
+    token = mint_token(trellis.data_dir, NAMESPACE, "client-a", tmp_path / "client.token")
+    envoy = start_envoy(trellis.secure_xds_address, name="client-a", metadata={"SERVICE_ACCOUNT": "client-a"},
+                        bootstrap_args=secure_bootstrap_args(root, token)).wait_ready()
+    # Two more renewals while the Envoy is connected: it keeps its certificate rotating over SDS
+    # on the same stream, i.e. nothing was cut.
+    serials = {leaf(envoy)["serial_number"]}
+    eventually(lambda: _grows(serials, leaf(envoy)["serial_number"], 3), timeout=20, interval=0.25,
+               what="workload certificate renewals over the open stream")
+    connects = [line for line in trellis.logs().splitlines() if "proxy connected" in line and envoy.node_id in line]
+    assert len(connects) == 1, connects
+
+
+def serving_certificate(trellis: TrellisServer, root: Path) -> dict:
+    """The secure port's certificate as a client that trusts the mesh root sees it (the TLS
+    handshake itself checks the chain)."""
+    context = ssl.create_default_context(cafile=str(root))
+    context.check_hostname = False
+    with socket.create_connection((trellis.host, trellis.secure_port), timeout=5) as raw:
+        with context.wrap_socket(raw) as tls:
+            return tls.getpeercert()
+
+
+def _different(certificate: dict, first: dict) -> dict:
+    assert certificate["serialNumber"] != first["serialNumber"], "same serving certificate"
+    return certificate
+
+
+def _grows(serials: set, serial: str, count: int) -> None:
+    serials.add(serial)
+    assert len(serials) >= count, f"serials so far: {sorted(serials)}"
 
 
 def refuses_plaintext(mesh: SecureMesh) -> None:

@@ -22,7 +22,7 @@ enum GatewayValidation {
     private static func validate(_ server: Gateway.Server, at path: String, _ report: DocumentContext) {
         if server.hosts.isEmpty { report.error("\(path).hosts", "server config must contain at least one host") }
         for (index, host) in server.hosts.enumerated() {
-            if let problem = HostChecks.namespacedHostProblem(host, requireNamespace: false) {
+            for problem in HostChecks.namespacedHostProblems(host, owner: .gateway) {
                 report.error("\(path).hosts[\(index)]", problem)
             }
         }
@@ -87,25 +87,41 @@ enum GatewayValidation {
     }
 }
 
-/// `namespace/host` entries of Gateway servers and Sidecar egress listeners.
+/// `namespace/host` entries of Gateway servers and Sidecar egress listeners, as Istio's
+/// `ValidateNamespaceSlashWildcardHostname` checks them.
 enum HostChecks {
-    /// Gateways accept a bare `host` (any namespace); Sidecars require `namespace/host`, where
-    /// the namespace may also be `~` (none). Only whole-label wildcards are allowed.
-    static func namespacedHostProblem(_ entry: String, requireNamespace: Bool) -> String? {
-        var parts = entry.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-        if parts.count == 1 {
-            if requireNamespace { return "host must be of form namespace/dnsName" }
-            parts = ["*", entry]
+    enum Owner: String { case sidecar, gateway }
+
+    /// Every problem of one entry. Sidecars require `namespace/host`, where the namespace may be
+    /// prefixed with `~` (import nothing from it); Gateways also accept a bare `host` and an IP
+    /// address. The host must be `*` or a fully qualified name whose only wildcard is a whole
+    /// first label: short names are rejected because they would mean a different service in
+    /// each namespace that imports the config.
+    static func namespacedHostProblems(_ entry: String, owner: Owner) -> [String] {
+        let parts = entry.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2 else {
+            return owner == .sidecar ? ["host must be of form namespace/dnsName"] : hostPartProblems(entry, owner: owner)
         }
         let (namespace, host) = (parts[0], parts[1])
-        if namespace.isEmpty || host.isEmpty { return "config namespace and dnsName in host entry cannot be empty" }
-        let specialNamespaces: Set<String> = requireNamespace ? ["*", ".", "~"] : ["*", "."]
-        if !specialNamespaces.contains(namespace) && !Names.isDNS1123Label(namespace) {
-            return "invalid namespace value \"\(namespace)\" in host \"\(entry)\""
+        var problems: [String] = []
+        if namespace.isEmpty || host.isEmpty { problems.append("config namespace and dnsName in host entry cannot be empty") }
+        let bare = owner == .sidecar && namespace.hasPrefix("~") ? String(namespace.dropFirst()) : namespace
+        let special: Set<String> = owner == .sidecar ? ["", "*", "."] : ["*", "."]
+        if !special.contains(bare) && !Names.isDNS1123Label(bare) {
+            problems.append("invalid namespace value \"\(namespace)\" in \(owner.rawValue)")
         }
-        if Names.isPartialWildcard(host) {
-            return "partial wildcard \"\(host)\" not allowed; use \"*\" or \"*.domain\""
+        return problems + hostPartProblems(host, owner: owner)
+    }
+
+    /// Istio's `validateSidecarOrGatewayHostnamePart`.
+    private static func hostPartProblems(_ host: String, owner: Owner) -> [String] {
+        var problems: [String] = []
+        if host != "*" && !host.contains(".") { problems.append("short names (non FQDN) are not allowed") }
+        let isIP = owner == .gateway && IPAddress.isValid(host)
+        if !isIP, let problem = host.isEmpty ? "empty domain name not allowed" : Names.wildcardDomainProblem(host) {
+            problems.append(problem)
         }
-        return Names.wildcardDomainProblem(host)
+        if Names.isPartialWildcard(host) { problems.append("partial wildcard \"\(host)\" not allowed") }
+        return problems
     }
 }

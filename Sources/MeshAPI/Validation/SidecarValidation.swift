@@ -100,11 +100,11 @@ enum SidecarValidation {
         var seen: [String: Set<String>] = [:]
         for (index, entry) in hosts.enumerated() {
             let hostPath = "\(path)[\(index)]"
-            if let problem = HostChecks.namespacedHostProblem(entry, requireNamespace: true) {
-                report.error(hostPath, problem)
-                continue
-            }
+            let problems = HostChecks.namespacedHostProblems(entry, owner: .sidecar)
+            for problem in problems { report.error(hostPath, problem) }
             let parts = entry.split(separator: "/", maxSplits: 1).map(String.init)
+            // `~ns/...` imports nothing, so it cannot duplicate anything.
+            guard problems.isEmpty, !parts[0].hasPrefix("~") else { continue }
             let ns = parts[0] == "." ? namespace : parts[0]
             let known = seen[ns, default: []]
             if (parts[1] == "*" && !known.isEmpty) || known.contains(parts[1]) || known.contains("*") {

@@ -2,13 +2,36 @@ import Foundation
 import MeshAPI
 import Testing
 
-/// Istio's corpus in the shared folder next to the repository (never copied into it).
+/// Istio's corpus, never copied into the repository: `TRELLIS_ISTIO_CORPUS`, else `shared/istio-corpus`
+/// beside the repository (where the project's machines have it).
 enum Corpus {
-    /// `<repo>/../shared/istio-corpus`, from this file's location in `<repo>/Tests/MeshAPITests/Support`.
-    static let root: URL = URL(fileURLWithPath: #filePath)
+    /// `<repo>`, from this file's location in `<repo>/Tests/MeshAPITests/Support`.
+    static let repository: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("shared/istio-corpus")
+        .deletingLastPathComponent()
+
+    static let root: URL = {
+        if let configured = ProcessInfo.processInfo.environment["TRELLIS_ISTIO_CORPUS"], !configured.isEmpty {
+            return URL(fileURLWithPath: configured)
+        }
+        return repository.deletingLastPathComponent().appendingPathComponent("shared/istio-corpus")
+    }()
+
+    /// Whether the corpus is there. Without it the suites that need it do not run (and say
+    /// why), unless `CI=true`, where its absence is a failure.
+    static let isPresent = FileManager.default.fileExists(atPath: root.appendingPathComponent("validation").path)
+    static let isRequired = ProcessInfo.processInfo.environment["CI"] == "true"
+    static let absence = "Istio's corpus not found at \(root.path) (set TRELLIS_ISTIO_CORPUS to its path): the suites that check against it were not run"
+
+    /// Trellis' own cases for kinds Istio's corpus lacks, in the same format (`Tests/MeshAPITests/Corpus`).
+    static let ownRoot = repository.appendingPathComponent("Tests/MeshAPITests/Corpus")
+
+    static func ownDocuments(_ suffix: String) -> [CorpusDocument] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: ownRoot.path)) ?? []
+        return names.filter { $0.hasSuffix(suffix) }.sorted().flatMap {
+            CorpusDocument.split(text(ownRoot.appendingPathComponent($0)), file: "Corpus/\($0)")
+        }
+    }
 
     /// The absolute path of a file or folder of the corpus.
     static func path(_ relative: String) -> String {

@@ -98,14 +98,15 @@ public struct ADSStreamState: Sendable {
             state.mustAnswer = true
         }
         state.requested = true
+        // Envoy's legacy wildcard: an empty list on CDS/LDS means "everything" only until the
+        // stream has named resources; after that it means "nothing". `*` always means everything
+        // (plus any names beside it).
         let names = Set(request.resourceNames)
-        if type.isFullState && (names.isEmpty || names.contains("*")) {
-            state.wildcard = true
-            state.subscription = []
-        } else {
-            state.wildcard = false
-            state.subscription = names.subtracting(["*"])
-            if state.answeredSubscription != state.subscription { state.mustAnswer = true }
+        state.wildcard = type.isFullState && (names.contains("*") || (names.isEmpty && !state.namedResources))
+        if !names.isEmpty { state.namedResources = true }
+        state.subscription = names.subtracting(["*"])
+        if state.answeredSubscription != state.subscription || state.answeredWildcard != state.wildcard {
+            state.mustAnswer = true
         }
         state.prune()
         types[type] = state
@@ -177,6 +178,7 @@ public struct ADSStreamState: Sendable {
         state.lastNonce = nonce
         state.mustAnswer = false
         state.answeredSubscription = state.subscription
+        state.answeredWildcard = state.wildcard
         state.status.sentVersion = versionInfo
         state.status.sentNonce = nonce
         types[type] = state

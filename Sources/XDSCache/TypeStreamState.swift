@@ -2,13 +2,18 @@
 struct TypeStreamState: Sendable {
     /// A request for this type has arrived: only then does the stream send it.
     var requested = false
-    /// The proxy asked for every resource of the type (CDS and LDS with no names).
+    /// The proxy asked for every resource of the type (CDS and LDS: `*`, or no names before
+    /// it ever named any).
     var wildcard = false
+    /// The proxy has sent a non-empty name list for this type: from then on an empty list
+    /// unsubscribes from everything instead of meaning wildcard.
+    var namedResources = false
     /// Names the proxy subscribes to (named types).
     var subscription: Set<String> = []
     /// The subscription that the last response answered; a request that changes it is answered
     /// even when it carries the last nonce and looks like an ACK.
     var answeredSubscription: Set<String>?
+    var answeredWildcard: Bool?
     /// The next response must go out even if nothing changed (first request, reconnect).
     var mustAnswer = false
 

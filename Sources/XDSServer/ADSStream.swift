@@ -4,14 +4,16 @@ import Logging
 import XDSCache
 
 /// Runs one state-of-the-world ADS stream: merges the proxy's requests and its group's snapshot
-/// updates into one sequence of events and feeds them to an ``ADSStreamState``.
+/// updates into one sequence of events and feeds them to an ``ADSStreamState``. Snapshots pass
+/// through a ``SnapshotMailbox``, so however slow the proxy, only the newest one is held.
 struct ADSStream {
     typealias Request = Envoy_Service_Discovery_V3_DiscoveryRequest
     typealias Response = Envoy_Service_Discovery_V3_DiscoveryResponse
 
     private enum Event: Sendable {
         case request(Request)
-        case snapshot(Snapshot)
+        /// The group has a newer snapshot in the stream's mailbox.
+        case snapshotChanged
         case requestsEnded
         case requestsFailed(any Error)
     }
@@ -23,6 +25,8 @@ struct ADSStream {
 
     func run(requests: RPCAsyncSequence<Request, any Error>, writer: RPCWriter<Response>) async throws {
         let (events, input) = AsyncStream.makeStream(of: Event.self)
+        // Latest wins end to end: a stream that falls behind skips intermediate snapshots.
+        let mailbox = SnapshotMailbox()
         let registration = closer.register { input.yield(.requestsEnded) }
         defer { closer.unregister(registration) }
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -56,7 +60,9 @@ struct ADSStream {
                         }
                         _ = state.update(subscription.initial)
                         group.addTask {
-                            for await snapshot in subscription.updates { input.yield(.snapshot(snapshot)) }
+                            for await snapshot in subscription.updates where mailbox.put(snapshot) {
+                                input.yield(.snapshotChanged)
+                            }
                         }
                         logger.info("proxy connected")
                     }
@@ -66,7 +72,8 @@ struct ADSStream {
                         logger.warning("rejected request: \(error)")
                         throw RPCError(code: .invalidArgument, message: error.description)
                     }
-                case .snapshot(let snapshot):
+                case .snapshotChanged:
+                    guard let snapshot = mailbox.take() else { continue }
                     actions = state.update(snapshot)
                 case .requestsEnded:
                     break loop

@@ -165,4 +165,23 @@ struct ADSStreamStateTests {
         #expect(afterLDSAck.map(\.type) == [.cluster])
         #expect(afterLDSAck.first?.names == [], "no listener names route 80 any more, so nothing holds a")
     }
+
+    @Test("legacy wildcard: an empty CDS list means everything only until the stream names clusters")
+    func legacyWildcard() throws {
+        var state = ADSStreamState()
+        _ = state.update(Snapshot([Fixture.cluster("a"), Fixture.cluster("b")]))
+        let first = try state.receive(Fixture.request(.cluster)).responses
+        #expect(first.map(\.names) == [["a", "b"]], "the first empty list is a wildcard")
+
+        let named = try state.receive(Fixture.request(.cluster, names: ["a"], nonce: first[0].nonce)).responses
+        #expect(named.map(\.names) == [["a"]])
+
+        let emptied = try state.receive(Fixture.request(.cluster, nonce: named[0].nonce)).responses
+        #expect(emptied.map(\.names) == [[]], "after naming clusters, an empty list unsubscribes from all")
+
+        let star = try state.receive(Fixture.request(.cluster, names: ["*"], nonce: emptied[0].nonce)).responses
+        #expect(star.map(\.names) == [["a", "b"]], "`*` is a wildcard at any time")
+        let ack = try state.receive(Fixture.request(.cluster, names: ["*"], nonce: star[0].nonce))
+        #expect(ack.responses.isEmpty)
+    }
 }

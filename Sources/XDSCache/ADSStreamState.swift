@@ -26,7 +26,7 @@ public enum ADSStreamError: Error, Equatable, CustomStringConvertible {
 /// The state-of-the-world ADS protocol for one stream, as a plain state machine: the caller feeds
 /// it requests and snapshots and performs the actions it returns, in order.
 ///
-/// Contract (see docs/xds-facts in shared/ for the Envoy behaviour behind each rule):
+/// Contract (docs/ads-protocol.md gives the Envoy behaviour behind each rule):
 /// - a type is sent only after the proxy asked for it; the first request of a type (and every
 ///   request that changes a named subscription) is answered, even when nothing changed;
 /// - otherwise a response goes out only when what the proxy would receive changes: ACKs are
@@ -39,6 +39,8 @@ public enum ADSStreamError: Error, Equatable, CustomStringConvertible {
 ///   replaced and ACKed ("make before break");
 /// - a cluster sent again in CDS gets its endpoints sent again on the next EDS request, since
 ///   Envoy re-warms it (envoy#13009);
+/// - an empty CDS/LDS name list is a wildcard only until the stream has named resources
+///   (Envoy's legacy wildcard); `*` is a wildcard at any time;
 /// - requests with a stale nonce settle that response's ACK/NACK but do not change the
 ///   subscription.
 public struct ADSStreamState: Sendable {

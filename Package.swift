@@ -11,6 +11,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "trellis", targets: ["trellis"]),
+        // The fuzz targets, for the libFuzzer binaries of Fuzz/ (scripts/fuzz).
+        .library(name: "TrellisFuzzing", targets: ["TrellisFuzzing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -96,6 +98,21 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strictSettings
+        ),
+        // Fuzz targets: YAML decoding and validation, translation, the ADS state machine. Run
+        // under libFuzzer by scripts/fuzz; their corpus and crashes replay in FuzzRegressionTests.
+        .target(
+            name: "TrellisFuzzing",
+            dependencies: [
+                "MeshAPI", "XDSTranslator", "XDSCache", "EnvoyAPI",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "FuzzRegressionTests",
+            dependencies: ["TrellisFuzzing"],
             swiftSettings: strictSettings
         ),
         .testTarget(

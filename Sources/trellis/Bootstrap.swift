@@ -100,11 +100,13 @@ struct Bootstrap: ParsableCommand {
         guard FileManager.default.isReadableFile(atPath: rootCertificate) else {
             failAndExit("cannot read --root-cert '\(rootCertificate)'")
         }
-        guard let token = try? String(contentsOfFile: tokenFile, encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty
-        else {
-            failAndExit("cannot read a token from --token '\(tokenFile)'")
+        let token: String
+        do {
+            token = try String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        } catch {
+            failAndExit("cannot read --token '\(tokenFile)': \((error as NSError).localizedDescription)")
         }
+        guard !token.isEmpty else { failAndExit("--token '\(tokenFile)' is empty") }
         let absolute = URL(fileURLWithPath: rootCertificate).standardizedFileURL.path
         return EnvoyBootstrap.Secure(rootCertificatePath: absolute, token: token)
     }

@@ -1,6 +1,7 @@
 import CertificateAuthority
 import EnvoyAPI
 import Foundation
+import GRPCCore
 import MeshAPI
 import SwiftProtobuf
 import Testing
@@ -150,5 +151,30 @@ import XDSTranslator
         _ = try setup.certificates.credentials(for: ratings)
         setup.certificates.prune(keeping: [reviews])
         #expect(setup.certificates.cachedIdentities == [reviews])
+    }
+}
+
+/// A token store that cannot be read refuses streams as UNAVAILABLE: never a grant by error, and
+/// not mistaken for a bad token either.
+@Suite struct TokenStoreFailureTests {
+    @Test("an unreadable token store refuses every stream with UNAVAILABLE")
+    func unreadableTokenStore() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let tokens = TokenStore(dataDirectory: directory.path)
+        let token = try tokens.create(namespace: "default", serviceAccount: "reviews", ttl: nil)
+        let source = AuthenticatedSource(
+            controller: MeshController(certificates: nil, logger: quietLogger), tokens: tokens, logger: quietLogger)
+        var metadata = Metadata()
+        metadata.addString("Bearer \(token)", forKey: "authorization")
+        let node = sidecarNode(ip: "10.0.0.5", workload: "reviews", metadata: ["SERVICE_ACCOUNT": "reviews"])
+        _ = try source.subscribe(node: node, metadata: metadata)
+
+        try directory.write("tokens.json", "{ not json")
+        #expect {
+            _ = try source.subscribe(node: node, metadata: metadata)
+        } throws: { error in
+            (error as? RPCError)?.code == .unavailable
+        }
     }
 }

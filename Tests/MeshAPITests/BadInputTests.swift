@@ -3,6 +3,22 @@ import MeshAPI
 import Testing
 
 @Suite struct BadInputTests {
+    @Test("a directory with a file that is not UTF-8: validate names it, serve's scan lists it apart")
+    func unreadableFileInDirectory() throws {
+        let directory = (NSTemporaryDirectory() as NSString).appendingPathComponent("trellis-scan-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }  // best effort: a temp dir
+        let good = (directory as NSString).appendingPathComponent("a.yaml")
+        let bad = (directory as NSString).appendingPathComponent("b.yaml")
+        try Data(resource("DestinationRule", "  host: a", name: "a").utf8).write(to: URL(fileURLWithPath: good))
+        try Data([0x6b, 0x3a, 0xff, 0x0a]).write(to: URL(fileURLWithPath: bad))
+
+        #expect(throws: ConfigLoadError(path: bad, reason: "not UTF-8 text")) { try ConfigLoader.loadPaths([directory]) }
+        let scan = try ConfigPaths.scanDirectory(directory)
+        #expect(scan.files.map(\.path) == [good])
+        #expect(scan.unreadable == [ConfigLoadError(path: bad, reason: "not UTF-8 text")])
+    }
+
     @Test func malformedYAMLGivesOneClearDiagnostic() throws {
         let yaml = """
             apiVersion: networking.istio.io/v1

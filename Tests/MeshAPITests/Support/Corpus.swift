@@ -112,6 +112,23 @@ struct CorpusDocument: Sendable, CustomTestStringConvertible {
     func load() -> LoadResult {
         ConfigLoader.load([ConfigFile(path: "\(file)#\(index)", contents: yaml)])
     }
+
+    /// An invalid document: rejected, with an error reporting its `_err`.
+    func expectRejected() throws {
+        let expected = try #require(expectedError, "document has no _err")
+        let result = load()
+        #expect(
+            result.errors.contains { diagnostic($0, reports: expected) },
+            "expected an error reporting '\(expected)', got:\n\(result.errors.map(\.description).joined(separator: "\n"))")
+        #expect(result.config.keys.isEmpty)
+    }
+
+    /// A valid document: its one resource loads without errors.
+    func expectLoads() {
+        let result = load()
+        #expect(result.errors.isEmpty, "\(result.errors.map(\.description).joined(separator: "\n"))")
+        #expect(result.config.keys.count == 1)
+    }
 }
 
 /// Whether a diagnostic reports what Istio's `_err` names. `_err` is either a field path with

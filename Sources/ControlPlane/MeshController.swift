@@ -29,6 +29,7 @@ public final class MeshController: Sendable {
 
     private let state = Mutex(State())
     private let cache = SnapshotCache<Proxy>()
+    private let layers = TranslationLayers()
     private let certificates: WorkloadCertificates?
     private let rootNamespace: String
     private let status: StatusFile?
@@ -67,8 +68,8 @@ public final class MeshController: Sendable {
 
     /// Re-translates every connected group (e.g. after a certificate renewal).
     func rebuild() {
-        let index = state.withLock { $0.index }
-        cache.rebuildAll { snapshot(index, for: $0) }
+        let (index, generation) = state.withLock { ($0.index, $0.generation) }
+        cache.rebuildAll { snapshot(index, generation: generation, for: $0) }
         publishCredentialProblems()
     }
 
@@ -87,8 +88,12 @@ public final class MeshController: Sendable {
             state.credentialProblems = state.credentialProblems.filter { groups.contains($0.key) }
             state.loggedProblems.formIntersection(groups)
         }
+        layers.prune(keeping: groups)
         publishCredentialProblems()
     }
+
+    /// Classes and workloads translated for the current configuration.
+    var translatedLayers: (classes: Int, workloads: Int) { layers.counts }
 
     /// Groups of proxies with at least one stream open.
     var connectedGroups: [Proxy] { cache.groups }
@@ -122,20 +127,20 @@ public final class MeshController: Sendable {
         }
         let (index, generation, held) = state.withLock { ($0.index, $0.generation, $0.heldBecause) }
         if let held { throw RPCError(code: .unavailable, message: "no configuration to serve yet: \(held)") }
-        let subscription = cache.watch(proxy) { snapshot(index, for: $0) }
+        let subscription = cache.watch(proxy) { snapshot(index, generation: generation, for: $0) }
         // A config applied while this group's first snapshot was built must not be missed.
         let (latest, latestGeneration) = state.withLock { ($0.index, $0.generation) }
         if latestGeneration != generation {
-            cache.set(snapshot(latest, for: proxy), for: proxy)
+            cache.set(snapshot(latest, generation: latestGeneration, for: proxy), for: proxy)
         }
         publishCredentialProblems()
         return subscription
     }
 
-    private func snapshot(_ index: MeshIndex, for proxy: Proxy) -> Snapshot {
+    private func snapshot(_ index: MeshIndex, generation: Int, for proxy: Proxy) -> Snapshot {
         let (credentials, problem) = credentials(for: proxy)
         state.withLock { $0.credentialProblems[proxy] = problem }
-        return ProxyTranslator.snapshot(index, for: proxy, credentials: credentials)
+        return layers.snapshot(index, generation: generation, for: proxy, credentials: credentials)
     }
 
     /// The group's credentials, or why it has none. Never an error swallowed: a proxy without

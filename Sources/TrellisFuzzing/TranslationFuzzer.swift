@@ -18,6 +18,22 @@ public enum TranslationFuzzer {
                 let again = ProxyTranslator.snapshot(index, for: proxy, credentials: credentials)
                 precondition(snapshot == again, "translation is not deterministic for \(proxy)")
             }
+            // The class contract: a proxy that differs only in what the class ignores (address,
+            // name, account, a label no rule selects on) gets the same outbound layer.
+            var other = proxy
+            other.ipAddresses = ["10.99.99.99"]
+            other.workloadName = "other"
+            other.serviceAccount = "other"
+            other.labels["fuzz-unselected"] = "x"
+            for trustDomain in [nil, "cluster.local"] {
+                guard ProxyClass(of: proxy, in: index, trustDomain: trustDomain)
+                    == ProxyClass(of: other, in: index, trustDomain: trustDomain)
+                else { continue }
+                precondition(
+                    ProxyTranslator.outbound(index, for: proxy, trustDomain: trustDomain)
+                        == ProxyTranslator.outbound(index, for: other, trustDomain: trustDomain),
+                    "two proxies of one class got different outbound configuration: \(proxy)")
+            }
         }
     }
 

@@ -1,22 +1,40 @@
 /// The complete configuration of one proxy (or one group of identical proxies) at one moment.
+///
+/// A snapshot is a stack of shared layers, e.g. the outbound configuration of the proxy's class,
+/// its workload's inbound configuration and its identity's secrets: proxies that share a layer
+/// share its resources and dictionaries, not copies. Where layers define the same name, the
+/// earlier layer wins.
 public struct Snapshot: Sendable, Equatable {
-    private var byType: [ResourceType: [String: XDSResource]]
+    private var layers: [SnapshotLayer]
 
     public init(_ resources: [XDSResource] = []) {
-        var byType: [ResourceType: [String: XDSResource]] = [:]
-        for resource in resources {
-            byType[resource.type, default: [:]][resource.name] = resource
-        }
-        self.byType = byType
+        layers = resources.isEmpty ? [] : [SnapshotLayer(resources)]
+    }
+
+    /// The layers of `snapshots`, in order: the first one's resources win over later ones.
+    public init(layers snapshots: [Snapshot]) {
+        layers = snapshots.flatMap(\.layers)
     }
 
     /// The resources of one type, by name.
     public func resources(_ type: ResourceType) -> [String: XDSResource] {
-        byType[type] ?? [:]
+        switch layers.count {
+        case 0: return [:]
+        case 1: return layers[0].byType[type] ?? [:]
+        default:
+            var merged: [String: XDSResource] = [:]
+            for layer in layers.reversed() {
+                merged.merge(layer.byType[type] ?? [:]) { _, earlier in earlier }
+            }
+            return merged
+        }
     }
 
     public func resource(_ type: ResourceType, named name: String) -> XDSResource? {
-        byType[type]?[name]
+        for layer in layers {
+            if let resource = layer.byType[type]?[name] { return resource }
+        }
+        return nil
     }
 
     /// Every resource, grouped by type in push order and sorted by name.
@@ -36,5 +54,33 @@ public struct Snapshot: Sendable, Equatable {
             if !missing.isEmpty { dangling[resource.name] = missing }
         }
         return dangling
+    }
+
+    /// Equal layers (the same shared layer, or layers with the same resources and versions).
+    public static func == (lhs: Snapshot, rhs: Snapshot) -> Bool {
+        lhs.layers.count == rhs.layers.count
+            && zip(lhs.layers, rhs.layers).allSatisfy { $0 === $1 || $0.digest == $1.digest }
+    }
+}
+
+/// One immutable, shared set of resources of a snapshot.
+final class SnapshotLayer: Sendable {
+    let byType: [ResourceType: [String: XDSResource]]
+    /// A hash of every (type, name, version): equal digests, equal content.
+    let digest: String
+
+    init(_ resources: [XDSResource]) {
+        var byType: [ResourceType: [String: XDSResource]] = [:]
+        for resource in resources {
+            byType[resource.type, default: [:]][resource.name] = resource
+        }
+        self.byType = byType
+        var text = ""
+        for type in ResourceType.allCases {
+            for (name, resource) in (byType[type] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                text += "\(type.shortName)\u{0}\(name)\u{0}\(resource.version)\u{0}"
+            }
+        }
+        digest = ContentHash.of(Array(text.utf8))
     }
 }

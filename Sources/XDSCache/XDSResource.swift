@@ -6,7 +6,10 @@ import Foundation
 /// sends it. `version` is a content hash, so the same config always has the same version, across
 /// rebuilds and restarts (Envoy re-applies and re-ACKs a response whose version moves without
 /// a change, forever).
-public struct XDSResource: Sendable, Equatable {
+///
+/// A reference type: the per-stream bookkeeping of thousands of proxies holds pointers to the
+/// one copy, not copies. Equal means the same type, name and content.
+public final class XDSResource: Sendable, Equatable {
     public let type: ResourceType
     public let name: String
     public let version: String
@@ -36,6 +39,10 @@ public struct XDSResource: Sendable, Equatable {
         self.version = ContentHash.of(bytes)
         self.referencedClusters = referencedClusters
         self.referencedRoutes = referencedRoutes
+    }
+
+    public static func == (lhs: XDSResource, rhs: XDSResource) -> Bool {
+        lhs === rhs || (lhs.type == rhs.type && lhs.name == rhs.name && lhs.version == rhs.version)
     }
 }
 

@@ -122,7 +122,7 @@ struct InboundChains {
             if mutualTLS { chain.transportSocket = MutualTLS.downstream() }
             return chain
         }
-        guard context.credentials != nil else {
+        guard context.trustDomain != nil else {
             return mode == .strict ? [Self.refusing(name: name)] : [chain(mutualTLS: false)]
         }
         switch mode {

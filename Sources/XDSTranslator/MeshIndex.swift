@@ -10,9 +10,12 @@ public struct MeshIndex: Sendable {
     let registry: ServiceRegistry
     let virtualServices: HostIndex
     let destinationRules: HostIndex
+    /// Label keys outbound rules select proxies by (see ``ProxyClass``).
+    let outboundLabelKeys: Set<String>
 
     public init(_ config: MeshConfig) {
         self.config = config
+        outboundLabelKeys = Self.outboundLabelKeys(config)
         registry = ServiceRegistry(config)
         virtualServices = HostIndex(config.virtualServices.map { resource in
             resource.spec.hosts.map { HostNames.fullyQualified($0, namespace: resource.namespace) }

@@ -21,10 +21,10 @@ enum OutboundClusters {
                 let policy = context.trafficPolicy(rule, subset: subset?.name, port: port.number)
                 ClusterTrafficPolicy.apply(
                     policy, to: &cluster, http2: port.protocol.isHTTP2,
-                    serviceSubjectAltNames: subjectAltNames(of: service, credentials: context.credentials))
-                if let credentials = context.credentials {
+                    serviceSubjectAltNames: subjectAltNames(of: service, trustDomain: context.trustDomain))
+                if let trustDomain = context.trustDomain {
                     applyMeshTLS(policy.tls, service: service, port: port, subset: subset?.name ?? "",
-                                 credentials: credentials, to: &cluster)
+                                 trustDomain: trustDomain, to: &cluster)
                 }
                 resources.add(.cluster, name, cluster)
                 if cluster.type == .eds {
@@ -38,10 +38,10 @@ enum OutboundClusters {
 
     /// The identities a service's servers may present, when a rule names none: its workloads'
     /// SPIFFE ids (known only with a trust domain, so with mTLS) and the entry's `subjectAltNames`.
-    static func subjectAltNames(of service: MeshService, credentials: ProxyCredentials?) -> [String] {
-        let accounts = credentials.map { credentials in
+    static func subjectAltNames(of service: MeshService, trustDomain: String?) -> [String] {
+        let accounts = trustDomain.map { trustDomain in
             Set(service.endpoints.compactMap(\.serviceAccount)).map {
-                credentials.spiffeID(namespace: service.namespace, serviceAccount: $0)
+                ProxyCredentials.spiffeID(trustDomain: trustDomain, namespace: service.namespace, serviceAccount: $0)
             }
         }
         return (accounts ?? []).sorted() + service.subjectAltNames
@@ -54,12 +54,12 @@ enum OutboundClusters {
     /// traffic goes through a gateway that routes by SNI).
     static func applyMeshTLS(
         _ tls: ClientTLSSettings?, service: MeshService, port: ServicePort, subset: String,
-        credentials: ProxyCredentials, to cluster: inout Cluster
+        trustDomain: String, to cluster: inout Cluster
     ) {
         let mode = tls?.mode
         guard mode == .istioMutual || (mode == nil && service.location == .meshInternal) else { return }
         let names = tls.map(\.subjectAltNames).flatMap { $0.isEmpty ? nil : $0 }
-            ?? subjectAltNames(of: service, credentials: credentials).sorted()
+            ?? subjectAltNames(of: service, trustDomain: trustDomain).sorted()
         let socket = MutualTLS.upstream(
             sni: tls?.sni ?? "outbound_.\(port.number)_.\(subset)_.\(service.hostname)", subjectAltNames: names)
         if mode == .istioMutual {

@@ -1,6 +1,6 @@
 import EnvoyAPI
 import SwiftProtobuf
-import XDSCache
+public import XDSCache
 
 /// A proxy's proven identity: its workload certificate and the mesh root, served over SDS as
 /// Istio's secrets `default` and `ROOTCA`. A proxy without credentials (the plaintext
@@ -21,6 +21,13 @@ public struct ProxyCredentials: Sendable, Equatable {
     static let certificateSecret = "default"
     static let rootSecret = "ROOTCA"
 
+    /// Istio's secrets `default` and `ROOTCA`: the identity layer of a proxy's snapshot.
+    public var secrets: Snapshot {
+        var resources = ResourceSet()
+        add(to: &resources)
+        return Snapshot(resources.resources)
+    }
+
     func add(to resources: inout ResourceSet) {
         var certificate = Envoy_Extensions_TransportSockets_Tls_V3_Secret()
         certificate.name = Self.certificateSecret
@@ -38,7 +45,7 @@ public struct ProxyCredentials: Sendable, Equatable {
         resources.add(.secret, root.name, root)
     }
 
-    func spiffeID(namespace: String, serviceAccount: String) -> String {
+    static func spiffeID(trustDomain: String, namespace: String, serviceAccount: String) -> String {
         "spiffe://\(trustDomain)/ns/\(namespace)/sa/\(serviceAccount)"
     }
 }

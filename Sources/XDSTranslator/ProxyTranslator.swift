@@ -5,6 +5,10 @@ import SwiftProtobuf
 
 /// Translates the mesh configuration into the xDS resources one proxy receives. Pure and
 /// deterministic: the same config and proxy always give the same resources, byte for byte.
+///
+/// A proxy's snapshot is three layers, each shared by every proxy it applies to: its class's
+/// outbound configuration (see ``ProxyClass``), its workload's inbound configuration, and its
+/// identity's secrets.
 public enum ProxyTranslator {
     public static func snapshot(_ config: MeshConfig, for proxy: Proxy, credentials: ProxyCredentials? = nil) -> Snapshot {
         snapshot(MeshIndex(config), for: proxy, credentials: credentials)
@@ -12,7 +16,17 @@ public enum ProxyTranslator {
 
     /// The same, for a configuration indexed once and translated for many proxies.
     public static func snapshot(_ index: MeshIndex, for proxy: Proxy, credentials: ProxyCredentials? = nil) -> Snapshot {
-        let context = TranslationContext(index: index, proxy: proxy, credentials: credentials)
+        let trustDomain = credentials?.trustDomain
+        return Snapshot(layers: [
+            inbound(index, for: proxy, trustDomain: trustDomain), outbound(index, for: proxy, trustDomain: trustDomain),
+            credentials?.secrets ?? Snapshot(),
+        ])
+    }
+
+    /// What the proxy sends traffic to: outbound clusters, endpoints, listeners and routes.
+    /// Depends only on `ProxyClass(of: proxy, ...)`, so one translation serves the whole class.
+    public static func outbound(_ index: MeshIndex, for proxy: Proxy, trustDomain: String?) -> Snapshot {
+        let context = TranslationContext(index: index, proxy: proxy, trustDomain: trustDomain)
         if proxy.generator == .grpc { return ProxylessGRPC.snapshot(context) }
         var resources = ResourceSet()
         let scopes = EgressScope.scopes(for: context)
@@ -27,11 +41,7 @@ public enum ProxyTranslator {
         // A gateway (router) listens only where Gateway resources say, which Trellis does not
         // serve yet: like an istiod gateway without Gateway resources, it gets the clusters to
         // route into the mesh and no listeners.
-        guard proxy.kind == .sidecar else {
-            credentials?.add(to: &resources)
-            return Snapshot(resources.resources)
-        }
-        InboundListeners.add(context: context, to: &resources)
+        guard proxy.kind == .sidecar else { return Snapshot(resources.resources) }
         for scope in scopes {
             scope.addListeners(context: context, to: &resources)
         }
@@ -40,7 +50,16 @@ public enum ProxyTranslator {
             let listener = OutboundListeners.virtualOutbound(fallbackCluster: fallback)
             resources.add(.listener, listener.name, listener, references: [fallback])
         }
-        credentials?.add(to: &resources)
+        return Snapshot(resources.resources)
+    }
+
+    /// What reaches the proxy's workload: inbound clusters, listeners and routes, in the mTLS
+    /// mode PeerAuthentication gives each port, behind its authorization policies. Its
+    /// resources win over outbound ones of the same name.
+    public static func inbound(_ index: MeshIndex, for proxy: Proxy, trustDomain: String?) -> Snapshot {
+        guard proxy.kind == .sidecar, proxy.generator == .envoy else { return Snapshot() }
+        var resources = ResourceSet()
+        InboundListeners.add(context: TranslationContext(index: index, proxy: proxy, trustDomain: trustDomain), to: &resources)
         return Snapshot(resources.resources)
     }
 

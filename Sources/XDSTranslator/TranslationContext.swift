@@ -8,15 +8,15 @@ struct TranslationContext: Sendable {
     let index: MeshIndex
     /// The Sidecar resource that applies to this proxy, if any.
     let sidecar: Resource<Sidecar>?
-    /// The proxy's identity material; nil means no mTLS for this proxy.
-    let credentials: ProxyCredentials?
+    /// The trust domain of the proxy's workload certificate; nil when it has none, so no mTLS.
+    let trustDomain: String?
 
     var config: MeshConfig { index.config }
     var registry: ServiceRegistry { index.registry }
 
-    init(index: MeshIndex, proxy: Proxy, credentials: ProxyCredentials? = nil) {
+    init(index: MeshIndex, proxy: Proxy, trustDomain: String? = nil) {
         self.proxy = proxy
-        self.credentials = credentials
+        self.trustDomain = trustDomain
         self.index = index
         let config = index.config
         self.sidecar = SidecarScope.select(from: config.sidecars, for: proxy, rootNamespace: config.rootNamespace)

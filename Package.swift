@@ -91,10 +91,21 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // `trellis loadgen`: simulated Envoy ADS streams against any xDS server.
+        .target(
+            name: "LoadGenerator",
+            dependencies: [
+                "EnvoyAPI", "XDSCache", "MeshAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "trellis",
             dependencies: [
-                "ControlPlane", "MeshAPI", "CertificateAuthority", "XDSTranslator", "XDSCache",
+                "ControlPlane", "MeshAPI", "CertificateAuthority", "XDSTranslator", "XDSCache", "LoadGenerator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -138,6 +149,11 @@ let package = Package(
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LoadGeneratorTests",
+            dependencies: ["LoadGenerator", "XDSCache", "XDSTranslator", "MeshAPI", "EnvoyAPI"],
             swiftSettings: strictSettings
         ),
         .testTarget(

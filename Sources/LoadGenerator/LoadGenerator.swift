@@ -1,0 +1,148 @@
+public import EnvoyAPI
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Synchronization
+
+/// Opens many simulated Envoy ADS streams against an xDS server and measures what a mesh
+/// operator cares about: how long until every proxy is in sync, and after a change, how long
+/// until every proxy it concerns has received (and ACKed) it. Speaks only the xDS protocol, so
+/// it load-tests any state-of-the-world ADS server.
+public struct LoadGenerator: Sendable {
+    public var host: String
+    public var port: Int
+    public var nodes: [Envoy_Config_Core_V3_Node]
+    /// Streams share connections in groups of this size (Envoys each have their own: 1).
+    public var streamsPerConnection: Int
+
+    public init(host: String, port: Int, nodes: [Envoy_Config_Core_V3_Node], streamsPerConnection: Int = 1) {
+        self.host = host
+        self.port = port
+        self.nodes = nodes
+        self.streamsPerConnection = max(1, streamsPerConnection)
+    }
+
+    /// What one stream saw, in seconds since the run started.
+    struct StreamRecord: Sendable {
+        var syncedAt: Double?
+        var lastResponseAt: Double?
+        var responses = 0
+        var bytes = 0
+        var failure: String?
+    }
+
+    /// Connects every stream, waits until all are synced (or `timeout`), then, with `change`,
+    /// applies it and waits until no stream has received anything for `settle`.
+    public func run(
+        timeout: Duration, change: (@Sendable () throws -> Void)? = nil, settle: Duration = .seconds(3)
+    ) async throws -> LoadReport {
+        let records = RecordBook(count: nodes.count)
+        let clock = ContinuousClock()
+        let start = clock.now
+        @Sendable func elapsed() -> Double { Self.seconds(start.duration(to: clock.now)) }
+
+        let groups = stride(from: 0, to: nodes.count, by: streamsPerConnection).map {
+            Array($0..<min($0 + streamsPerConnection, nodes.count))
+        }
+        var clients: [GRPCClient<HTTP2ClientTransport.Posix>] = []
+        for _ in groups {
+            clients.append(
+                GRPCClient(
+                    transport: try .http2NIOPosix(
+                        target: .ipv4(address: host, port: port), transportSecurity: .plaintext,
+                        config: .defaults { $0.http2.maxFrameSize = 1 << 20 })))
+        }
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in clients {
+                group.addTask { try await client.runConnections() }
+            }
+            for (client, members) in zip(clients, groups) {
+                for index in members {
+                    let node = nodes[index]
+                    group.addTask {
+                        await Self.stream(node: node, client: client) { envoy, failure in
+                            let now = elapsed()
+                            records.withLock { records in
+                                if let failure { records[index].failure = failure; return }
+                                records[index].responses += 1
+                                records[index].bytes = envoy.bytesReceived
+                                records[index].lastResponseAt = now
+                                if envoy.isSynced && records[index].syncedAt == nil { records[index].syncedAt = now }
+                            }
+                        }
+                    }
+                }
+            }
+            defer {
+                for client in clients { client.beginGracefulShutdown() }
+                group.cancelAll()
+            }
+            let deadline = clock.now.advanced(by: timeout)
+            while records.withLock({ $0.contains { $0.syncedAt == nil && $0.failure == nil } }), clock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let initial = records.withLock { $0 }
+            var report = LoadReport(streams: nodes.count, initial: initial)
+            guard let change else { return report }
+
+            let changedAt = elapsed()
+            try change()
+            var quietSince = clock.now
+            var lastSeen = -1.0
+            while clock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+                let latest = records.withLock { $0.compactMap(\.lastResponseAt).max() ?? 0 }
+                if latest != lastSeen {
+                    lastSeen = latest
+                    quietSince = clock.now
+                } else if quietSince.duration(to: clock.now) >= settle {
+                    break
+                }
+            }
+            report.recordChange(at: changedAt, before: initial, after: records.withLock { $0 })
+            return report
+        }
+    }
+
+    /// One simulated Envoy's stream, until it fails or is cancelled.
+    private static func stream(
+        node: Envoy_Config_Core_V3_Node, client: GRPCClient<HTTP2ClientTransport.Posix>,
+        record: @escaping @Sendable (SimulatedEnvoy, String?) -> Void
+    ) async {
+        let ads = Envoy_Service_Discovery_V3_AggregatedDiscoveryService.Client(wrapping: client)
+        let (requests, continuation) = AsyncStream.makeStream(of: SimulatedEnvoy.Request.self)
+        var starting = SimulatedEnvoy(node: node)
+        for request in starting.start() { continuation.yield(request) }
+        let started = starting
+        do {
+            try await ads.streamAggregatedResources(
+                requestProducer: { writer in
+                    for await request in requests { try await writer.write(request) }
+                },
+                onResponse: { response in
+                    var envoy = started
+                    for try await message in response.messages {
+                        for request in try envoy.receive(message) { continuation.yield(request) }
+                        record(envoy, nil)
+                    }
+                })
+        } catch is CancellationError {
+        } catch {
+            if !Task.isCancelled { record(started, "\(error)") }
+        }
+        continuation.finish()
+    }
+
+    /// Every stream's record, shared by the stream tasks and the measuring loop.
+    final class RecordBook: Sendable {
+        private let records: Mutex<[StreamRecord]>
+
+        init(count: Int) { records = Mutex([StreamRecord](repeating: StreamRecord(), count: count)) }
+
+        func withLock<T>(_ body: (inout [StreamRecord]) -> T) -> T { records.withLock { body(&$0) } }
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}

@@ -3,7 +3,8 @@ public import MeshAPI
 
 /// The `--config-dir` of `trellis serve`: every `*.yaml` / `*.yml` file below it, read as one
 /// set of Istio resources, through the same code as `trellis validate`. Watched by polling,
-/// which works on every filesystem and editor (atomic renames included).
+/// which works on every filesystem and editor (atomic renames included); a poll reads only
+/// files whose size, modification time or inode changed.
 public struct ConfigDirectory: Sendable {
     public let path: String
 
@@ -13,9 +14,10 @@ public struct ConfigDirectory: Sendable {
 
     /// Reads every config file, sorted by path; files that exist but cannot be read are listed
     /// apart. Throws a one-line reason when the directory itself cannot be read.
-    public func read() throws(ControlPlaneError) -> DirectoryScan {
+    /// With `previous`, files unchanged on disk since then are not read again.
+    public func read(previous: DirectoryScan? = nil) throws(ControlPlaneError) -> DirectoryScan {
         do {
-            return try ConfigPaths.scanDirectory(path)
+            return try ConfigPaths.scanDirectory(path, previous: previous)
         } catch {
             throw .configDirectory(path, error.reason)
         }

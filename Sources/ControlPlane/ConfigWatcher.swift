@@ -32,6 +32,8 @@ struct ConfigWatcher: Sendable {
         var problem: String?
         /// Resources the data dir's last run served, until the first apply of this run.
         var previouslyServed = 0
+        /// The last scan, so that unchanged files are not read again.
+        var lastScan: DirectoryScan?
     }
 
     /// The first load. Throws when the directory cannot be read at all. A directory without
@@ -51,7 +53,7 @@ struct ConfigWatcher: Sendable {
             try? await Task.sleep(for: pollInterval)  // cancellation ends the loop just below
             let scan: Result<DirectoryScan, ControlPlaneError>
             do {
-                scan = .success(try directory.read())
+                scan = .success(try directory.read(previous: progress.lastScan))
             } catch {
                 scan = .failure(error)
             }
@@ -68,6 +70,7 @@ struct ConfigWatcher: Sendable {
             return
         case .success(let scan):
             found = scan
+            progress.lastScan = scan
         }
         var files = found.files
         var unreadable: [String: String] = [:]

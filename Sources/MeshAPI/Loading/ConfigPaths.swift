@@ -32,7 +32,11 @@ public enum ConfigPaths {
     /// that exist but could not be read or decoded (permissions, an I/O error, not UTF-8). A file
     /// that disappears between listing and reading is simply not there. Throws only when the
     /// directory itself cannot be listed.
-    public static func scanDirectory(_ directory: String) throws(ConfigLoadError) -> DirectoryScan {
+    ///
+    /// With `previous`, a file whose size, modification time and inode are those it had then is
+    /// not read again (its contents are taken from `previous`): watching thousands of files that
+    /// do not change costs one `stat` each.
+    public static func scanDirectory(_ directory: String, previous: DirectoryScan? = nil) throws(ConfigLoadError) -> DirectoryScan {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
             throw ConfigLoadError(path: directory, reason: "no such directory")
@@ -51,9 +55,18 @@ public enum ConfigPaths {
             }
         }
         var scan = DirectoryScan()
+        let known = Dictionary((previous?.files ?? []).map { ($0.path, $0) }, uniquingKeysWith: { _, last in last })
         for path in paths.sorted() {
+            let signature = FileSignature(path: path)
+            if let signature, let file = known[path], previous?.signatures[path] == signature {
+                scan.files.append(file)
+                scan.signatures[path] = signature
+                continue
+            }
             switch readFile(path) {
-            case .read(let file): scan.files.append(file)
+            case .read(let file):
+                scan.files.append(file)
+                scan.signatures[path] = signature
             case .gone: continue
             case .unreadable(let error): scan.unreadable.append(error)
             }
@@ -92,13 +105,33 @@ public enum ConfigPaths {
     }
 }
 
-/// A directory's config files as read now (see ``ConfigPaths/scanDirectory(_:)``).
+/// A directory's config files as read now (see ``ConfigPaths/scanDirectory(_:previous:)``).
 public struct DirectoryScan: Sendable, Equatable {
     public var files: [ConfigFile] = []
     public var unreadable: [ConfigLoadError] = []
+    /// What each file read was like on disk when it was read.
+    var signatures: [String: FileSignature] = [:]
 
     public init(files: [ConfigFile] = [], unreadable: [ConfigLoadError] = []) {
         self.files = files
         self.unreadable = unreadable
+    }
+}
+
+/// Size, modification time (to the nanosecond) and inode of a file: an edit, including an
+/// atomic replace by rename, changes at least one of them.
+struct FileSignature: Sendable, Equatable {
+    var size: Int64
+    var modifiedSeconds: Int
+    var modifiedNanoseconds: Int
+    var inode: UInt64
+
+    init?(path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        size = Int64(info.st_size)
+        modifiedSeconds = info.st_mtim.tv_sec
+        modifiedNanoseconds = info.st_mtim.tv_nsec
+        inode = UInt64(info.st_ino)
     }
 }

@@ -69,7 +69,7 @@ public final class MeshController: Sendable {
     /// Re-translates every connected group (e.g. after a certificate renewal).
     func rebuild() {
         let (index, generation) = state.withLock { ($0.index, $0.generation) }
-        cache.rebuildAll { snapshot(index, generation: generation, for: $0) }
+        cache.rebuildAll(generation: generation) { snapshot(index, generation: generation, for: $0) }
         publishCredentialProblems()
     }
 
@@ -127,11 +127,11 @@ public final class MeshController: Sendable {
         }
         let (index, generation, held) = state.withLock { ($0.index, $0.generation, $0.heldBecause) }
         if let held { throw RPCError(code: .unavailable, message: "no configuration to serve yet: \(held)") }
-        let subscription = cache.watch(proxy) { snapshot(index, generation: generation, for: $0) }
+        let subscription = cache.watch(proxy, generation: generation) { snapshot(index, generation: generation, for: $0) }
         // A config applied while this group's first snapshot was built must not be missed.
         let (latest, latestGeneration) = state.withLock { ($0.index, $0.generation) }
         if latestGeneration != generation {
-            cache.set(snapshot(latest, generation: latestGeneration, for: proxy), for: proxy)
+            cache.set(snapshot(latest, generation: latestGeneration, for: proxy), for: proxy, generation: latestGeneration)
         }
         publishCredentialProblems()
         return subscription

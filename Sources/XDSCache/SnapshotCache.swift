@@ -8,6 +8,8 @@ import Synchronization
 public final class SnapshotCache<Group: Hashable & Sendable>: Sendable {
     private struct Entry {
         var snapshot: Snapshot
+        /// The configuration generation the snapshot was built from.
+        var generation: Int
         var watchers: [UInt64: AsyncStream<Snapshot>.Continuation] = [:]
     }
 
@@ -32,7 +34,7 @@ public final class SnapshotCache<Group: Hashable & Sendable>: Sendable {
     /// Subscribes a stream to its group's snapshots, building the group's first snapshot when the
     /// group is new. The subscription ends, and an empty group is forgotten, when the consumer
     /// stops iterating `updates`.
-    public func watch(_ group: Group, build: (Group) throws -> Snapshot) rethrows -> SnapshotSubscription {
+    public func watch(_ group: Group, generation: Int = 0, build: (Group) throws -> Snapshot) rethrows -> SnapshotSubscription {
         let existing = snapshot(for: group)
         let built = try existing ?? build(group)
         let (updates, continuation) = AsyncStream.makeStream(
@@ -40,7 +42,7 @@ public final class SnapshotCache<Group: Hashable & Sendable>: Sendable {
         let (id, initial) = state.withLock { state -> (UInt64, Snapshot) in
             state.nextWatcher += 1
             let id = state.nextWatcher
-            if state.entries[group] == nil { state.entries[group] = Entry(snapshot: built) }
+            if state.entries[group] == nil { state.entries[group] = Entry(snapshot: built, generation: generation) }
             state.entries[group]!.watchers[id] = continuation
             return (id, state.entries[group]!.snapshot)
         }
@@ -48,21 +50,27 @@ public final class SnapshotCache<Group: Hashable & Sendable>: Sendable {
         return SnapshotSubscription(initial: initial, updates: updates)
     }
 
-    /// Replaces a group's snapshot and hands it to the group's streams if it changed.
-    public func set(_ snapshot: Snapshot, for group: Group) {
+    /// Replaces a group's snapshot and hands it to the group's streams if it changed. A snapshot
+    /// built from an older configuration `generation` than the group's current one is dropped:
+    /// two rebuilds that overlap can never leave the older one in place.
+    public func set(_ snapshot: Snapshot, for group: Group, generation: Int = 0) {
         let watchers = state.withLock { state -> [AsyncStream<Snapshot>.Continuation] in
-            guard var entry = state.entries[group], entry.snapshot != snapshot else { return [] }
+            guard var entry = state.entries[group], generation >= entry.generation, entry.snapshot != snapshot else {
+                return []
+            }
             entry.snapshot = snapshot
+            entry.generation = generation
             state.entries[group] = entry
             return Array(entry.watchers.values)
         }
         for watcher in watchers { watcher.yield(snapshot) }
     }
 
-    /// Rebuilds every group's snapshot (after a configuration change) and pushes those that changed.
-    public func rebuildAll(_ build: (Group) throws -> Snapshot) rethrows {
+    /// Rebuilds every group's snapshot from configuration `generation` (after a configuration
+    /// change or a certificate renewal) and pushes those that changed.
+    public func rebuildAll(generation: Int = 0, _ build: (Group) throws -> Snapshot) rethrows {
         for group in groups {
-            set(try build(group), for: group)
+            set(try build(group), for: group, generation: generation)
         }
     }
 

@@ -127,6 +127,26 @@ import XDSTranslator
         #expect(setup.status.current.proxiesWithoutCredentials.first?.reason.contains("not proven") == true)
     }
 
+    @Test("a certificate renewal changes the secrets only: every other resource is the same, shared")
+    func renewalTouchesSecretsOnly() throws {
+        let setup = try Setup()
+        defer { setup.directory.remove() }
+        let subscription = try setup.subscribeReviews()
+        defer { withExtendedLifetime(subscription) {} }
+        let proxy = try #require(setup.controller.connectedGroups.first)
+        let before = try #require(setup.controller.snapshot(for: proxy))
+        setup.clock.advance(3600 * 0.55)
+        setup.controller.maintain()
+        let after = try #require(setup.controller.snapshot(for: proxy))
+        #expect(after.resource(.secret, named: "default") != before.resource(.secret, named: "default"))
+        for type in [ResourceType.cluster, .endpoint, .listener, .route] {
+            #expect(after.resources(type) == before.resources(type), "\(type.shortName) changed on a renewal")
+            for (name, resource) in after.resources(type) {
+                #expect(resource === before.resource(type, named: name), "\(name) was translated again")
+            }
+        }
+    }
+
     @Test("a renewal that fails keeps the still-valid certificate")
     func failedRenewalKeepsCertificate() throws {
         let setup = try Setup()

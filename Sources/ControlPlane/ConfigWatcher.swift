@@ -19,6 +19,10 @@ struct ConfigWatcher: Sendable {
     /// `--allow-empty-config`: an empty directory is applied like any other edit.
     var allowEmpty = false
     var pollInterval: Duration = .milliseconds(250)
+    /// `--debounce-after`: how long the directory must be quiet before a change is applied.
+    var debounceAfter: Duration = .milliseconds(100)
+    /// `--debounce-max`: the longest a burst of changes can delay the first of them.
+    var debounceMax: Duration = .seconds(1)
 
     /// What the watcher remembers between polls.
     struct Progress: Sendable {
@@ -47,17 +51,70 @@ struct ConfigWatcher: Sendable {
         return progress
     }
 
+    /// Polls until cancelled. A change is applied once the directory has been quiet for
+    /// `debounceAfter`, or `debounceMax` after the first change of a burst, so that an editor
+    /// saving several files (or a `git pull`) is one push, not many.
     func watch(from initial: Progress) async {
         var progress = initial
+        var debounce = Debounce(
+            after: debounceAfter, max: debounceMax, seen: progress.lastScan.map { Observation(.success($0)) })
+        let clock = ContinuousClock()
         while !Task.isCancelled {
-            try? await Task.sleep(for: pollInterval)  // cancellation ends the loop just below
+            let interval = debounce.isPending ? min(pollInterval, debounceAfter) : pollInterval
+            try? await Task.sleep(for: interval)  // cancellation ends the loop just below
             let scan: Result<DirectoryScan, ControlPlaneError>
             do {
                 scan = .success(try directory.read(previous: progress.lastScan))
             } catch {
                 scan = .failure(error)
             }
-            step(&progress, scan: scan)
+            if let due = debounce.observe(Observation(scan), at: clock.now) { step(&progress, scan: due.scan) }
+        }
+    }
+
+    /// What one poll saw, comparable with the one before.
+    struct Observation: Equatable {
+        var scan: Result<DirectoryScan, ControlPlaneError>
+
+        init(_ scan: Result<DirectoryScan, ControlPlaneError>) { self.scan = scan }
+
+        static func == (lhs: Self, rhs: Self) -> Bool {
+            switch (lhs.scan, rhs.scan) {
+            case (.success(let a), .success(let b)): a.files == b.files && a.unreadable == b.unreadable
+            case (.failure(let a), .failure(let b)): a.description == b.description
+            default: false
+            }
+        }
+    }
+
+    /// Coalesces bursts of changes: `observe` returns what to apply once a change is due.
+    struct Debounce {
+        let after: Duration
+        let max: Duration
+        private var seen: Observation?
+        private var firstChange: ContinuousClock.Instant?
+        private var lastChange: ContinuousClock.Instant?
+
+        /// `seen`: what the directory held when watching began.
+        init(after: Duration, max: Duration, seen: Observation?) {
+            self.after = after
+            self.max = max
+            self.seen = seen
+        }
+
+        var isPending: Bool { firstChange != nil }
+
+        mutating func observe(_ observation: Observation, at now: ContinuousClock.Instant) -> Observation? {
+            if observation != seen {
+                seen = observation
+                firstChange = firstChange ?? now
+                lastChange = now
+            }
+            guard let firstChange, let lastChange else { return nil }
+            guard lastChange.duration(to: now) >= after || firstChange.duration(to: now) >= max else { return nil }
+            self.firstChange = nil
+            self.lastChange = nil
+            return observation
         }
     }
 

@@ -23,6 +23,10 @@ public struct ControlPlaneServer: Sendable {
         public var rootNamespace: String
         /// Apply a config dir that holds no resources even when resources were being served.
         public var allowEmptyConfig: Bool
+        /// Config changes wait this long for the directory to be quiet...
+        public var debounceAfter: Duration = .milliseconds(100)
+        /// ...but never longer than this after the first change of a burst.
+        public var debounceMax: Duration = .seconds(1)
 
         public init(
             configDirectory: String, dataDirectory: String, xdsAddress: HostPort,
@@ -63,7 +67,8 @@ public struct ControlPlaneServer: Sendable {
             certificates: certificates, rootNamespace: options.rootNamespace, status: status, logger: logger)
         let watcher = ConfigWatcher(
             directory: ConfigDirectory(path: options.configDirectory), controller: controller, status: status,
-            logger: logger, allowEmpty: options.allowEmptyConfig)
+            logger: logger, allowEmpty: options.allowEmptyConfig, debounceAfter: options.debounceAfter,
+            debounceMax: options.debounceMax)
         let progress = try watcher.loadInitial(previouslyServed: previouslyServed)
 
         let closer = StreamCloser()

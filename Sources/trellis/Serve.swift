@@ -38,6 +38,12 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("allow-empty-config"), help: "Apply a config dir that holds no resources even when resources are being served (by default that is taken for an unmounted volume or a wrong path, and the last good configuration keeps serving).")
     var allowEmptyConfig = false
 
+    @Option(name: .customLong("debounce-after"), help: "Apply config changes once the config dir has been quiet this long (Go duration).")
+    var debounceAfter: String = "100ms"
+
+    @Option(name: .customLong("debounce-max"), help: "The longest a burst of config changes can delay the first of them (Go duration).")
+    var debounceMax: String = "1s"
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -45,6 +51,10 @@ struct Serve: AsyncParsableCommand {
         _ = try parseAddress(xdsAddress, flag: "--xds-address")
         _ = try parseAddress(secureXDSAddress, flag: "--secure-xds-address")
         _ = try parseDuration(workloadCertTTL, flag: "--workload-cert-ttl")
+        let after = try parseShortDuration(debounceAfter, flag: "--debounce-after")
+        guard after <= (try parseShortDuration(debounceMax, flag: "--debounce-max")) else {
+            throw ValidationError("--debounce-after (\(debounceAfter)) must not be longer than --debounce-max (\(debounceMax))")
+        }
         try checkRootNamespace(rootNamespace)
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -55,7 +65,7 @@ struct Serve: AsyncParsableCommand {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var logger = Logger(label: "trellis")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        let options = ControlPlaneServer.Options(
+        var options = ControlPlaneServer.Options(
             configDirectory: configDirectory, dataDirectory: dataDirectory,
             xdsAddress: try parseAddress(xdsAddress, flag: "--xds-address"),
             secureXDSAddress: try parseAddress(secureXDSAddress, flag: "--secure-xds-address"),
@@ -63,6 +73,8 @@ struct Serve: AsyncParsableCommand {
             workloadCertificateLifetime: try parseDuration(workloadCertTTL, flag: "--workload-cert-ttl"),
             pluginCADirectory: caDirectory, insecureDevIdentities: insecureDevIdentities, rootNamespace: rootNamespace,
             allowEmptyConfig: allowEmptyConfig)
+        options.debounceAfter = try parseShortDuration(debounceAfter, flag: "--debounce-after")
+        options.debounceMax = try parseShortDuration(debounceMax, flag: "--debounce-max")
         do {
             try await ControlPlaneServer(options: options, logger: logger).run()
         } catch let error as ControlPlaneError {
@@ -93,6 +105,18 @@ func parseDuration(_ text: String, flag: String) throws -> TimeInterval {
         throw ValidationError("\(flag): '\(text)' is not a duration of at least 1s (e.g. 24h, 45s, 1m30s)")
     }
     return TimeInterval(duration.milliseconds) / 1000
+}
+
+/// Parses a Go-style duration flag of at least 1ms (`100ms`, `1s`).
+func parseShortDuration(_ text: String, flag: String) throws -> Duration {
+    let duration: IstioDuration
+    do {
+        duration = try IstioDuration(parsing: text)
+    } catch {
+        throw ValidationError("\(flag): '\(text)' is not a duration (e.g. 100ms, 1s)")
+    }
+    guard duration.milliseconds >= 1 else { throw ValidationError("\(flag): '\(text)' must be at least 1ms") }
+    return .milliseconds(duration.milliseconds)
 }
 
 /// Prints `trellis: error: MESSAGE` to stderr and exits 1.

@@ -152,3 +152,39 @@ import Testing
         _ = try restarted.controller.subscribe(node: node, grant: nil, trustClaims: false)
     }
 }
+
+/// Bursts of edits become one apply: after the directory is quiet for `after`, or `max` after
+/// the first change at the latest.
+@Suite struct DebounceTests {
+    typealias Observation = ConfigWatcher.Observation
+
+    static func observation(_ contents: String) -> Observation {
+        Observation(.success(DirectoryScan(files: [ConfigFile(path: "a.yaml", contents: contents)])))
+    }
+
+    @Test("a change is applied once the directory has been quiet long enough")
+    func quietThenApply() {
+        let start = ContinuousClock.now
+        var debounce = ConfigWatcher.Debounce(after: .milliseconds(100), max: .seconds(1), seen: Self.observation("a"))
+        #expect(debounce.observe(Self.observation("a"), at: start) == nil, "nothing changed")
+        #expect(debounce.observe(Self.observation("b"), at: start + .milliseconds(10)) == nil, "just changed")
+        #expect(debounce.observe(Self.observation("c"), at: start + .milliseconds(60)) == nil, "still changing")
+        #expect(debounce.observe(Self.observation("c"), at: start + .milliseconds(120)) == nil, "quiet for 60ms only")
+        #expect(debounce.observe(Self.observation("c"), at: start + .milliseconds(170)) == Self.observation("c"))
+        #expect(!debounce.isPending)
+        #expect(debounce.observe(Self.observation("c"), at: start + .milliseconds(400)) == nil, "applied once")
+    }
+
+    @Test("a directory that keeps changing is applied after the maximum delay")
+    func maximumDelay() {
+        let start = ContinuousClock.now
+        var debounce = ConfigWatcher.Debounce(after: .milliseconds(100), max: .milliseconds(300), seen: Self.observation("0"))
+        var applied: [Observation] = []
+        for step in 1...10 {
+            if let due = debounce.observe(Self.observation("\(step)"), at: start + .milliseconds(50 * step)) {
+                applied.append(due)
+            }
+        }
+        #expect(applied == [Self.observation("7")], "the first change at 50ms is due at 350ms")
+    }
+}

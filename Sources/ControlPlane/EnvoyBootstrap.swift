@@ -3,7 +3,7 @@ import Yams
 
 /// The Envoy bootstrap `trellis bootstrap` writes: the node's identity in Istio's terms, an
 /// admin listener, and one static cluster to the control plane, which everything else comes from
-/// over ADS (HTTP/2 gRPC, state of the world).
+/// over ADS (HTTP/2 gRPC, state of the world, or incremental with `delta`).
 public struct EnvoyBootstrap: Sendable {
     public var nodeID: String
     public var xdsAddress: HostPort
@@ -12,6 +12,8 @@ public struct EnvoyBootstrap: Sendable {
     public var metadata: [String: NodeMetadataValue]
     /// Connect to the secure xDS port: verify it with the mesh root, authenticate with a token.
     public var secure: Secure?
+    /// Incremental (delta) ADS: `api_type: DELTA_GRPC`.
+    public var delta = false
 
     public struct Secure: Sendable {
         public var rootCertificatePath: String
@@ -80,7 +82,7 @@ public struct EnvoyBootstrap: Sendable {
             "admin": ["address": socket(adminAddress)],
             "dynamic_resources": [
                 "ads_config": [
-                    "api_type": "GRPC",
+                    "api_type": delta ? "DELTA_GRPC" : "GRPC",
                     "transport_api_version": "V3",
                     "grpc_services": [grpcService],
                 ],

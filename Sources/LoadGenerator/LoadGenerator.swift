@@ -28,7 +28,9 @@ public struct LoadGenerator: Sendable {
         var lastResponseAt: Double?
         var responses = 0
         var bytes = 0
+        /// The last failure, cleared by the next response after a reconnect.
         var failure: String?
+        var reconnects = 0
     }
 
     /// Connects every stream, waits until all are synced (or `timeout`), then, with `change`,
@@ -63,7 +65,12 @@ public struct LoadGenerator: Sendable {
                         await Self.stream(node: node, client: client) { envoy, failure in
                             let now = elapsed()
                             records.withLock { records in
-                                if let failure { records[index].failure = failure; return }
+                                if let failure {
+                                    records[index].failure = failure
+                                    records[index].reconnects += 1
+                                    return
+                                }
+                                records[index].failure = nil
                                 records[index].responses += 1
                                 records[index].bytes = envoy.bytesReceived
                                 records[index].lastResponseAt = now
@@ -78,7 +85,7 @@ public struct LoadGenerator: Sendable {
                 group.cancelAll()
             }
             let deadline = clock.now.advanced(by: timeout)
-            while records.withLock({ $0.contains { $0.syncedAt == nil && $0.failure == nil } }), clock.now < deadline {
+            while records.withLock({ $0.contains { $0.syncedAt == nil } }), clock.now < deadline {
                 try await Task.sleep(for: .milliseconds(20))
             }
             let initial = records.withLock { $0 }
@@ -104,11 +111,28 @@ public struct LoadGenerator: Sendable {
         }
     }
 
-    /// One simulated Envoy's stream, until it fails or is cancelled.
+    /// One simulated Envoy's stream until cancelled; like Envoy, it reconnects after a failure
+    /// (a server with a full accept queue resets some of thousands of simultaneous connects),
+    /// backing off from 100 ms to 2 s.
     private static func stream(
         node: Envoy_Config_Core_V3_Node, client: GRPCClient<HTTP2ClientTransport.Posix>,
         record: @escaping @Sendable (SimulatedEnvoy, String?) -> Void
     ) async {
+        var backoff = Duration.milliseconds(100)
+        while !Task.isCancelled {
+            let failure = await attempt(node: node, client: client, record: record)
+            guard let failure, !Task.isCancelled else { return }
+            record(SimulatedEnvoy(node: node), failure)
+            try? await Task.sleep(for: backoff * Double.random(in: 0.5...1.5))  // cancellation ends the loop
+            backoff = min(backoff * 2, .seconds(2))
+        }
+    }
+
+    /// One stream attempt; the failure, if it ended with one.
+    private static func attempt(
+        node: Envoy_Config_Core_V3_Node, client: GRPCClient<HTTP2ClientTransport.Posix>,
+        record: @escaping @Sendable (SimulatedEnvoy, String?) -> Void
+    ) async -> String? {
         let ads = Envoy_Service_Discovery_V3_AggregatedDiscoveryService.Client(wrapping: client)
         let (requests, continuation) = AsyncStream.makeStream(of: SimulatedEnvoy.Request.self)
         var starting = SimulatedEnvoy(node: node)
@@ -128,9 +152,11 @@ public struct LoadGenerator: Sendable {
                 })
         } catch is CancellationError {
         } catch {
-            if !Task.isCancelled { record(started, "\(error)") }
+            continuation.finish()
+            return "\(error)"
         }
         continuation.finish()
+        return nil
     }
 
     /// Every stream's record, shared by the stream tasks and the measuring loop.

@@ -5,7 +5,10 @@ import Foundation
 public struct LoadReport: Sendable, Encodable {
     public var streams: Int
     public var synced: Int
+    /// Streams whose last attempt failed.
     public var failed: Int
+    /// Stream attempts that failed and were retried, as Envoy would.
+    public var reconnects: Int
     /// Seconds from the start until the last stream was in sync.
     public var initialSyncSeconds: Double?
     public var initialBytesPerStream: Double
@@ -26,6 +29,7 @@ public struct LoadReport: Sendable, Encodable {
         self.streams = streams
         synced = initial.filter { $0.syncedAt != nil }.count
         failed = initial.filter { $0.failure != nil }.count
+        reconnects = initial.map(\.reconnects).reduce(0, +)
         initialSyncSeconds = synced == streams ? initial.compactMap(\.syncedAt).max() : nil
         initialBytesPerStream = streams == 0 ? 0 : Double(initial.map(\.bytes).reduce(0, +)) / Double(streams)
         firstFailure = initial.compactMap(\.failure).first

@@ -3,6 +3,8 @@ public import EnvoyAPI
 /// What the caller of ``ADSStreamState`` must do after an event.
 public enum ADSAction: Sendable {
     case send(Envoy_Service_Discovery_V3_DiscoveryResponse)
+    /// Incremental (delta) ADS: the resources that changed and the names that are gone.
+    case sendDelta(Envoy_Service_Discovery_V3_DeltaDiscoveryResponse)
     case acknowledged(ResourceType, version: String, nonce: String)
     case rejected(ResourceType, version: String, nonce: String, message: String)
 }
@@ -44,12 +46,17 @@ public enum ADSStreamError: Error, Equatable, CustomStringConvertible {
 /// - requests with a stale nonce settle that response's ACK/NACK but do not change the
 ///   subscription.
 public struct ADSStreamState: Sendable {
-    public private(set) var node: Envoy_Config_Core_V3_Node?
-    private var snapshot: Snapshot?
-    private var types: [ResourceType: TypeStreamState] = [:]
+    public internal(set) var node: Envoy_Config_Core_V3_Node?
+    /// Incremental (delta) ADS instead of state of the world: responses carry what changed and
+    /// what was removed, subscriptions change by explicit subscribe/unsubscribe.
+    public let isDelta: Bool
+    var snapshot: Snapshot?
+    var types: [ResourceType: TypeStreamState] = [:]
     private var nonceCounter: UInt64 = 0
 
-    public init() {}
+    public init(delta: Bool = false) {
+        isDelta = delta
+    }
 
     /// Sync state of every type the proxy has asked for.
     public var syncStatus: [ResourceType: TypeSyncStatus] {
@@ -74,22 +81,9 @@ public struct ADSStreamState: Sendable {
             throw .unsupportedType(request.typeURL)
         }
         var state = types[type] ?? TypeStreamState()
-        var actions: [ADSAction] = []
         let nonce = request.responseNonce
+        let actions = settle(&state, type, nonce: nonce, error: request.hasErrorDetail ? request.errorDetail.message : nil)
         if !nonce.isEmpty {
-            let accepted = !request.hasErrorDetail
-            if let settled = state.settle(nonce: nonce, accepted: accepted, fullState: type.isFullState) {
-                if accepted {
-                    state.status.ackedVersion = settled.versionInfo
-                    state.status.nack = nil
-                    actions.append(.acknowledged(type, version: settled.versionInfo, nonce: nonce))
-                } else {
-                    let message = request.errorDetail.message
-                    state.status.nack = (settled.versionInfo, message)
-                    actions.append(
-                        .rejected(type, version: settled.versionInfo, nonce: nonce, message: message))
-                }
-            }
             guard nonce == state.lastNonce else {
                 // Stale: a newer response is on its way; the proxy restates its subscription
                 // when it answers that one.
@@ -115,58 +109,77 @@ public struct ADSStreamState: Sendable {
         return actions + respond(trigger: type)
     }
 
+    /// Applies the ACK or NACK a request's nonce carries.
+    func settle(_ state: inout TypeStreamState, _ type: ResourceType, nonce: String, error: String?) -> [ADSAction] {
+        guard !nonce.isEmpty,
+            let settled = state.settle(nonce: nonce, accepted: error == nil, replaces: type.isFullState && !isDelta)
+        else { return [] }
+        if let error {
+            state.status.nack = (settled.versionInfo, error)
+            return [.rejected(type, version: settled.versionInfo, nonce: nonce, message: error)]
+        }
+        state.status.ackedVersion = settled.versionInfo
+        state.status.nack = nil
+        return [.acknowledged(type, version: settled.versionInfo, nonce: nonce)]
+    }
+
     // MARK: - Responses
 
-    private mutating func respond(trigger: ResourceType?) -> [ADSAction] {
+    mutating func respond(trigger: ResourceType?) -> [ADSAction] {
         guard snapshot != nil else { return [] }
         var actions: [ADSAction] = []
         for type in ResourceType.allCases where types[type]?.requested == true {
-            if let response = makeResponse(type, trigger: trigger) {
-                actions.append(.send(response))
-            }
+            if let response = makeResponse(type, trigger: trigger) { actions.append(response) }
         }
         return actions
     }
 
-    private mutating func makeResponse(
-        _ type: ResourceType, trigger: ResourceType?
-    ) -> Envoy_Service_Discovery_V3_DiscoveryResponse? {
+    private mutating func makeResponse(_ type: ResourceType, trigger: ResourceType?) -> ADSAction? {
         guard let snapshot, var state = types[type] else { return nil }
-        let included: [String: XDSResource]
-        let proxyView: [String: XDSResource]
+        var included: [String: XDSResource]
+        var proxyView: [String: XDSResource]
+        var removed: Set<String> = []
         if type.isFullState {
             let desired = fullStateResources(type, state: state, snapshot: snapshot)
             guard state.mustAnswer || desired.mapValues(\.version) != state.sent.mapValues(\.version)
             else { return nil }
             included = desired
             proxyView = desired
+            if isDelta {
+                included = desired.filter { state.sent[$0.key]?.version != $0.value.version }
+                removed = Set(state.sent.keys).subtracting(desired.keys)
+            }
         } else {
-            let resend = trigger == .endpoint && type == .endpoint ? state.resendOnNextRequest : []
+            // Delta streams get no EDS request after a cluster changes, so its endpoints go at once.
+            let resend = type == .endpoint && (trigger == .endpoint || isDelta) ? state.resendOnNextRequest : []
             var changed: [String: XDSResource] = [:]
             for name in state.subscription {
                 guard let resource = snapshot.resource(type, named: name) else { continue }
                 let isNew = state.sent[name]?.version != resource.version || resend.contains(name)
                 if isNew && isReady(resource, snapshot: snapshot) { changed[name] = resource }
             }
-            if type == .endpoint && trigger == .endpoint {
+            if type == .endpoint && (trigger == .endpoint || isDelta) {
                 state.resendOnNextRequest.subtract(state.subscription)
             }
-            guard state.mustAnswer || !changed.isEmpty else {
+            if isDelta {
+                // Names the proxy asked for that do not exist (any more): it must not wait for them.
+                removed = state.subscription.union(state.sent.keys).filter { snapshot.resource(type, named: $0) == nil }
+                    .filter { state.sent[$0] != nil || state.unanswered.contains($0) }
+            }
+            guard state.mustAnswer || !changed.isEmpty || !removed.isEmpty else {
                 types[type] = state
                 return nil
             }
             included = changed
-            proxyView = state.sent.merging(changed) { _, new in new }
+            proxyView = state.sent.merging(changed) { _, new in new }.filter { !removed.contains($0.key) }
         }
 
         nonceCounter += 1
         let nonce = String(nonceCounter)
         let versionInfo = ContentHash.of(versions: proxyView.mapValues(\.version))
-        var response = Envoy_Service_Discovery_V3_DiscoveryResponse()
-        response.versionInfo = versionInfo
-        response.typeURL = type.typeURL
-        response.nonce = nonce
-        response.resources = included.values.sorted { $0.name < $1.name }.map(\.body)
+        let action = isDelta
+            ? .sendDelta(Self.deltaResponse(type, version: versionInfo, nonce: nonce, resources: included, removed: removed))
+            : ADSAction.send(Self.response(type, version: versionInfo, nonce: nonce, resources: included))
 
         if type == .cluster {
             var endpoints = types[.endpoint] ?? TypeStreamState()
@@ -176,14 +189,45 @@ public struct ADSStreamState: Sendable {
             types[.endpoint] = endpoints
         }
         state.sent = proxyView
-        state.pending.append(PendingResponse(nonce: nonce, versionInfo: versionInfo, resources: included))
+        state.pending.append(
+            PendingResponse(nonce: nonce, versionInfo: versionInfo, resources: included, removed: removed))
         state.lastNonce = nonce
         state.mustAnswer = false
+        state.unanswered = []
         state.answeredSubscription = state.subscription
         state.answeredWildcard = state.wildcard
         state.status.sentVersion = versionInfo
         state.status.sentNonce = nonce
         types[type] = state
+        return action
+    }
+
+    static func response(
+        _ type: ResourceType, version: String, nonce: String, resources: [String: XDSResource]
+    ) -> Envoy_Service_Discovery_V3_DiscoveryResponse {
+        var response = Envoy_Service_Discovery_V3_DiscoveryResponse()
+        response.versionInfo = version
+        response.typeURL = type.typeURL
+        response.nonce = nonce
+        response.resources = resources.values.sorted { $0.name < $1.name }.map(\.body)
+        return response
+    }
+
+    static func deltaResponse(
+        _ type: ResourceType, version: String, nonce: String, resources: [String: XDSResource], removed: Set<String>
+    ) -> Envoy_Service_Discovery_V3_DeltaDiscoveryResponse {
+        var response = Envoy_Service_Discovery_V3_DeltaDiscoveryResponse()
+        response.systemVersionInfo = version
+        response.typeURL = type.typeURL
+        response.nonce = nonce
+        response.resources = resources.values.sorted { $0.name < $1.name }.map { resource in
+            var entry = Envoy_Service_Discovery_V3_Resource()
+            entry.name = resource.name
+            entry.version = resource.version
+            entry.resource = resource.body
+            return entry
+        }
+        response.removedResources = removed.sorted()
         return response
     }
 

@@ -29,6 +29,9 @@ struct TypeStreamState: Sendable {
     /// EDS only: clusters re-sent in CDS; Envoy re-warms them and waits for their endpoints
     /// again, re-requesting with the same names.
     var resendOnNextRequest: Set<String> = []
+    /// Delta only: names subscribed since the last response, which must answer for each of
+    /// them (with the resource, or as removed when it does not exist).
+    var unanswered: Set<String> = []
 
     var status = TypeSyncStatus()
 
@@ -39,25 +42,27 @@ struct TypeStreamState: Sendable {
 
     /// Applies the outcome of the response with `nonce`: an ACK applies it and every earlier
     /// one; a NACK applies only the earlier ones (Envoy keeps what it had).
-    mutating func settle(nonce: String, accepted: Bool, fullState: Bool) -> PendingResponse? {
+    /// `replaces`: a response carries the complete set (state-of-the-world CDS and LDS), not changes.
+    mutating func settle(nonce: String, accepted: Bool, replaces: Bool) -> PendingResponse? {
         guard let index = pending.firstIndex(where: { $0.nonce == nonce }) else { return nil }
         let settled = pending[index]
         let earlier = pending[..<index]
         pending.removeFirst(index + 1)
-        for response in earlier { apply(response, fullState: fullState) }
+        for response in earlier { apply(response, replaces: replaces) }
         if accepted {
-            apply(settled, fullState: fullState)
+            apply(settled, replaces: replaces)
         } else {
             for (name, resource) in settled.resources { rejected[name] = resource.version }
         }
         return settled
     }
 
-    private mutating func apply(_ response: PendingResponse, fullState: Bool) {
-        if fullState {
+    private mutating func apply(_ response: PendingResponse, replaces: Bool) {
+        if replaces {
             applied = response.resources
         } else {
             applied.merge(response.resources) { _, new in new }
+            for name in response.removed { applied[name] = nil }
         }
     }
 

@@ -41,6 +41,16 @@ public final class XDSResource: Sendable, Equatable {
         self.referencedRoutes = referencedRoutes
     }
 
+    /// What a reconnecting delta client says it has: a name and a version, no body. Never sent.
+    init(placeholder type: ResourceType, name: String, version: String) {
+        self.type = type
+        self.name = name
+        self.version = version
+        body = Google_Protobuf_Any()
+        referencedClusters = []
+        referencedRoutes = []
+    }
+
     public static func == (lhs: XDSResource, rhs: XDSResource) -> Bool {
         lhs === rhs || (lhs.type == rhs.type && lhs.name == rhs.name && lhs.version == rhs.version)
     }

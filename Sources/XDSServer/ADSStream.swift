@@ -3,12 +3,13 @@ import GRPCCore
 import Logging
 import XDSCache
 
-/// Runs one state-of-the-world ADS stream: merges the proxy's requests and its group's snapshot
-/// updates into one sequence of events and feeds them to an ``ADSStreamState``. Snapshots pass
-/// through a ``SnapshotMailbox``, so however slow the proxy, only the newest one is held.
-struct ADSStream {
-    typealias Request = Envoy_Service_Discovery_V3_DiscoveryRequest
-    typealias Response = Envoy_Service_Discovery_V3_DiscoveryResponse
+/// Runs one ADS stream (state of the world or delta, by `Messages`): merges the proxy's
+/// requests and its group's snapshot updates into one sequence of events and feeds them to an
+/// ``ADSStreamState``. Snapshots pass through a ``SnapshotMailbox``, so however slow the proxy,
+/// only the newest one is held.
+struct ADSStream<Messages: DiscoveryMessages> {
+    typealias Request = Messages.Request
+    typealias Response = Messages.Response
 
     private enum Event: Sendable {
         case request(Request)
@@ -39,20 +40,20 @@ struct ADSStream {
                 }
             }
             defer { group.cancelAll() }
-            var state = ADSStreamState()
+            var state = ADSStreamState(delta: Messages.isDelta)
             var logger = self.logger
             loop: for await event in events {
                 let actions: [ADSAction]
                 switch event {
                 case .request(let request):
                     if state.node == nil {
-                        guard request.hasNode else {
+                        guard let node = Messages.node(of: request) else {
                             throw RPCError(code: .invalidArgument, message: ADSStreamError.missingNode.description)
                         }
-                        logger[metadataKey: "node"] = "\(request.node.id)"
+                        logger[metadataKey: "node"] = "\(node.id)"
                         let subscription: SnapshotSubscription
                         do {
-                            subscription = try source.subscribe(node: request.node, metadata: metadata)
+                            subscription = try source.subscribe(node: node, metadata: metadata)
                         } catch {
                             // Once per refused stream: operators see why a proxy gets no config.
                             logger.warning("stream refused: \((error as? RPCError)?.message ?? "\(error)")")
@@ -64,10 +65,10 @@ struct ADSStream {
                                 input.yield(.snapshotChanged)
                             }
                         }
-                        logger.info("proxy connected")
+                        logger.info(Messages.isDelta ? "proxy connected (delta)" : "proxy connected")
                     }
                     do throws(ADSStreamError) {
-                        actions = try state.receive(request)
+                        actions = try Messages.receive(request, into: &state)
                     } catch {
                         logger.warning("rejected request: \(error)")
                         throw RPCError(code: .invalidArgument, message: error.description)
@@ -90,14 +91,15 @@ struct ADSStream {
     private func perform(_ actions: [ADSAction], writer: RPCWriter<Response>, logger: Logger) async throws {
         for action in actions {
             switch action {
-            case .send(let response):
+            case .send, .sendDelta:
+                guard let response = Messages.response(for: action) else { continue }
                 logger.debug(
-                    "sent \(ResourceType(rawValue: response.typeURL)?.shortName ?? response.typeURL)",
+                    "sent \(ResourceType(rawValue: response.type)?.shortName ?? response.type)",
                     metadata: [
-                        "version": "\(response.versionInfo)", "nonce": "\(response.nonce)",
-                        "resources": "\(response.resources.count)",
+                        "version": "\(response.version)", "nonce": "\(response.nonce)",
+                        "resources": "\(response.resources)",
                     ])
-                try await writer.write(response)
+                try await writer.write(response.message)
             case .acknowledged(let type, let version, let nonce):
                 logger.info("ACK \(type.shortName)", metadata: ["version": "\(version)", "nonce": "\(nonce)"])
             case .rejected(let type, let version, let nonce, let message):

@@ -23,7 +23,7 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
     ) async throws -> StreamingServerResponse<Envoy_Service_Discovery_V3_DiscoveryResponse> {
         var logger = self.logger
         logger[metadataKey: "peer"] = "\(context.remotePeer)"
-        let stream = ADSStream(source: source, metadata: request.metadata, closer: closer, logger: logger)
+        let stream = ADSStream<StateOfTheWorld>(source: source, metadata: request.metadata, closer: closer, logger: logger)
         return StreamingServerResponse { writer in
             try await stream.run(requests: request.messages, writer: writer)
             return [:]
@@ -34,9 +34,12 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
         request: StreamingServerRequest<Envoy_Service_Discovery_V3_DeltaDiscoveryRequest>,
         context: ServerContext
     ) async throws -> StreamingServerResponse<Envoy_Service_Discovery_V3_DeltaDiscoveryResponse> {
-        StreamingServerResponse(
-            error: RPCError(
-                code: .unimplemented,
-                message: "incremental (delta) ADS is not supported yet; use api_type GRPC (state of the world)"))
+        var logger = self.logger
+        logger[metadataKey: "peer"] = "\(context.remotePeer)"
+        let stream = ADSStream<Incremental>(source: source, metadata: request.metadata, closer: closer, logger: logger)
+        return StreamingServerResponse { writer in
+            try await stream.run(requests: request.messages, writer: writer)
+            return [:]
+        }
     }
 }

@@ -33,6 +33,9 @@ struct Bootstrap: ParsableCommand {
     @Option(name: .customLong("metadata"), help: "Node metadata KEY=VALUE (repeatable).")
     var metadata: [String] = []
 
+    @Flag(name: .customLong("delta"), help: "Envoy: use incremental (delta) ADS instead of state of the world.")
+    var delta = false
+
     @Option(name: .customLong("output"), help: "File to write (default: standard output).")
     var output: String?
 
@@ -51,6 +54,9 @@ struct Bootstrap: ParsableCommand {
         case (.grpc, _?): throw ValidationError("--admin-address is for Envoy; a gRPC bootstrap has no admin interface")
         }
         _ = try parsedMetadata()
+        if format == .grpc && delta {
+            throw ValidationError("--delta is for Envoy bootstraps; gRPC's xDS client speaks state of the world")
+        }
         if format == .grpc && (rootCertificate != nil || tokenFile != nil) {
             throw ValidationError(
                 "--root-cert and --token are not supported with --format grpc: point gRPC clients at the plaintext --xds-address")
@@ -69,13 +75,15 @@ struct Bootstrap: ParsableCommand {
         let text: String
         switch format {
         case .envoy:
-            text = try EnvoyBootstrap(
+            var bootstrap = EnvoyBootstrap(
                 nodeID: nodeID,
                 xdsAddress: try parseAddress(xdsAddress, flag: "--xds-address"),
                 adminAddress: try parseAddress(adminAddress ?? "", flag: "--admin-address"),
                 metadata: try parsedMetadata(),
                 secure: try secureSettings()
-            ).yaml()
+            )
+            bootstrap.delta = delta
+            text = try bootstrap.yaml()
         case .grpc:
             text = try GRPCBootstrap(
                 nodeID: nodeID, xdsAddress: try parseAddress(xdsAddress, flag: "--xds-address"),

@@ -107,15 +107,33 @@ def trellis(start_trellis, mesh_dir) -> TrellisServer:
     return start_trellis(mesh_dir.path)
 
 
+# Suites whose every test runs twice: Envoys on state-of-the-world ADS and on incremental
+# (delta) ADS (`trellis bootstrap --delta`).
+BOTH_ADS_FLAVOURS = {"test_routing", "test_routing_features", "test_sidecar", "test_spine"}
+
+
+def pytest_generate_tests(metafunc):
+    if "ads_api" in metafunc.fixturenames and metafunc.module.__name__.rsplit(".", 1)[-1] in BOTH_ADS_FLAVOURS:
+        metafunc.parametrize("ads_api", ["sotw", "delta"])
+
+
 @pytest.fixture
-def start_envoy(request, tmp_path, trellis_bin, envoy_bin):
+def ads_api() -> str:
+    """The ADS flavour Envoys use: "sotw" (state of the world) unless the suite runs both."""
+    return "sotw"
+
+
+@pytest.fixture
+def start_envoy(request, tmp_path, trellis_bin, envoy_bin, ads_api):
     """Factory: start_envoy(xds_address, name=..., **Envoy kwargs) -> a started (not yet ready)
-    Envoy on its own 127.0.0.x."""
+    Envoy on its own 127.0.0.x, on the suite's ADS flavour."""
     cleanups: List[Callable[[], None]] = []
     counter = itertools.count()
 
     def start(xds_address: str, name: str = "app", **kwargs) -> Envoy:
         n = next(counter)
+        if ads_api == "delta":
+            kwargs["bootstrap_args"] = [*kwargs.get("bootstrap_args", ()), "--delta"]
         envoy = Envoy(tmp_path / f"envoy-{n}-{name}", xds_address, name=name,
                       trellis=trellis_bin, binary=envoy_bin, **kwargs)
 

@@ -46,7 +46,7 @@ public enum ADSStreamError: Error, Equatable, CustomStringConvertible {
 /// - requests with a stale nonce settle that response's ACK/NACK but do not change the
 ///   subscription.
 public struct ADSStreamState: Sendable {
-    public internal(set) var node: Envoy_Config_Core_V3_Node?
+    public private(set) var node: Envoy_Config_Core_V3_Node?
     /// Incremental (delta) ADS instead of state of the world: responses carry what changed and
     /// what was removed, subscriptions change by explicit subscribe/unsubscribe.
     public let isDelta: Bool
@@ -73,13 +73,7 @@ public struct ADSStreamState: Sendable {
     public mutating func receive(
         _ request: Envoy_Service_Discovery_V3_DiscoveryRequest
     ) throws(ADSStreamError) -> [ADSAction] {
-        if node == nil {
-            guard request.hasNode else { throw .missingNode }
-            node = request.node
-        }
-        guard let type = ResourceType(rawValue: request.typeURL) else {
-            throw .unsupportedType(request.typeURL)
-        }
+        let type = try accept(node: request.hasNode ? request.node : nil, typeURL: request.typeURL)
         var state = types[type] ?? TypeStreamState()
         let nonce = request.responseNonce
         let actions = settle(&state, type, nonce: nonce, error: request.hasErrorDetail ? request.errorDetail.message : nil)
@@ -107,6 +101,17 @@ public struct ADSStreamState: Sendable {
         state.prune()
         types[type] = state
         return actions + respond(trigger: type)
+    }
+
+    /// Keeps the node of the stream's first request (which must carry one) and returns the
+    /// request's type, or throws for a type Trellis does not serve.
+    mutating func accept(node requestNode: Envoy_Config_Core_V3_Node?, typeURL: String) throws(ADSStreamError) -> ResourceType {
+        if node == nil {
+            guard let requestNode else { throw .missingNode }
+            node = requestNode
+        }
+        guard let type = ResourceType(rawValue: typeURL) else { throw .unsupportedType(typeURL) }
+        return type
     }
 
     /// Applies the ACK or NACK a request's nonce carries.

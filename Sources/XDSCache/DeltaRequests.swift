@@ -11,13 +11,7 @@ extension ADSStreamState {
         delta request: Envoy_Service_Discovery_V3_DeltaDiscoveryRequest
     ) throws(ADSStreamError) -> [ADSAction] {
         precondition(isDelta, "a delta request on a state-of-the-world stream")
-        if node == nil {
-            guard request.hasNode else { throw .missingNode }
-            node = request.node
-        }
-        guard let type = ResourceType(rawValue: request.typeURL) else {
-            throw .unsupportedType(request.typeURL)
-        }
+        let type = try accept(node: request.hasNode ? request.node : nil, typeURL: request.typeURL)
         var state = types[type] ?? TypeStreamState()
         let actions = settle(
             &state, type, nonce: request.responseNonce, error: request.hasErrorDetail ? request.errorDetail.message : nil)

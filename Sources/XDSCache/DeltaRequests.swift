@@ -21,6 +21,8 @@ extension ADSStreamState {
             state.wildcard = type.isFullState && request.resourceNamesSubscribe.isEmpty
             for (name, version) in request.initialResourceVersions {
                 // The proxy's copy, as far as versions go: the same resource when it is current.
+                // A placeholder knows no references, so until its listeners are sent again the
+                // clusters they use do not hold anything back.
                 let current = snapshot?.resource(type, named: name)
                 let known = current?.version == version ? current : XDSResource(placeholder: type, name: name, version: version)
                 state.sent[name] = known

@@ -86,7 +86,6 @@ public final class MeshController: Sendable {
         }
         state.withLock { state in
             state.credentialProblems = state.credentialProblems.filter { groups.contains($0.key) }
-            state.loggedProblems.formIntersection(groups)
         }
         layers.prune(keeping: groups)
         publishCredentialProblems()
@@ -147,10 +146,10 @@ public final class MeshController: Sendable {
     /// credentials serves its STRICT ports to nobody (see `InboundChains`).
     private func credentials(for proxy: Proxy) -> (ProxyCredentials?, ProxyCredentialProblem?) {
         guard proxy.generator == .envoy else { return (nil, nil) }  // proxyless gRPC takes no SDS
-        let spiffeID = WorkloadIdentity(
+        let identity = WorkloadIdentity(
             trustDomain: certificates?.issuer.trustDomain ?? "cluster.local", namespace: proxy.namespace,
-            serviceAccount: proxy.serviceAccount
-        ).spiffeID
+            serviceAccount: proxy.serviceAccount)
+        let spiffeID = identity.spiffeID
         guard proxy.identityVerified, let certificates else {
             return (
                 nil,
@@ -160,7 +159,6 @@ public final class MeshController: Sendable {
                     attempts: 0, since: nil)
             )
         }
-        let identity = certificates.identity(namespace: proxy.namespace, serviceAccount: proxy.serviceAccount)
         do {
             return (try certificates.credentials(for: identity), nil)
         } catch {
@@ -178,8 +176,8 @@ public final class MeshController: Sendable {
     private func publishCredentialProblems() {
         let (problems, new) = state.withLock { state in
             let new = state.credentialProblems.filter { !state.loggedProblems.contains($0.key) }
-            state.loggedProblems.formUnion(new.keys)
-            state.loggedProblems.subtract(state.loggedProblems.filter { state.credentialProblems[$0] == nil })
+            // A problem that cleared is logged again if it comes back.
+            state.loggedProblems = Set(state.credentialProblems.keys)
             return (Array(state.credentialProblems.values), Array(new.values))
         }
         for problem in new.sorted() {

@@ -51,7 +51,7 @@ final class TranslationLayers: Sendable {
             if outbound == nil { state.outbound[proxyClass] = outboundLayer }
             if inbound == nil { state.inbound[workload] = inboundLayer }
         }
-        return Snapshot(layers: [inboundLayer, outboundLayer, credentials?.secrets ?? Snapshot()])
+        return ProxyTranslator.compose(inbound: inboundLayer, outbound: outboundLayer, credentials: credentials)
     }
 
     /// Drops the inbound layers of workloads no connected group has (proxies come and go

@@ -168,8 +168,7 @@ public struct ADSStreamState: Sendable {
             }
             if isDelta {
                 // Names the proxy asked for that do not exist (any more): it must not wait for them.
-                removed = state.subscription.union(state.sent.keys).filter { snapshot.resource(type, named: $0) == nil }
-                    .filter { state.sent[$0] != nil || state.unanswered.contains($0) }
+                removed = state.unanswered.union(state.sent.keys).filter { snapshot.resource(type, named: $0) == nil }
             }
             guard state.mustAnswer || !changed.isEmpty || !removed.isEmpty else {
                 types[type] = state

@@ -17,10 +17,15 @@ public enum ProxyTranslator {
     /// The same, for a configuration indexed once and translated for many proxies.
     public static func snapshot(_ index: MeshIndex, for proxy: Proxy, credentials: ProxyCredentials? = nil) -> Snapshot {
         let trustDomain = credentials?.trustDomain
-        return Snapshot(layers: [
-            inbound(index, for: proxy, trustDomain: trustDomain), outbound(index, for: proxy, trustDomain: trustDomain),
-            credentials?.secrets ?? Snapshot(),
-        ])
+        return compose(
+            inbound: inbound(index, for: proxy, trustDomain: trustDomain),
+            outbound: outbound(index, for: proxy, trustDomain: trustDomain), credentials: credentials)
+    }
+
+    /// A proxy's snapshot from its layers, translated here or taken from a cache: inbound
+    /// resources win over outbound ones of the same name, secrets come last.
+    public static func compose(inbound: Snapshot, outbound: Snapshot, credentials: ProxyCredentials?) -> Snapshot {
+        Snapshot(layers: [inbound, outbound, credentials?.secrets ?? Snapshot()])
     }
 
     /// What the proxy sends traffic to: outbound clusters, endpoints, listeners and routes.

@@ -118,7 +118,7 @@ enum HostChecks {
         var problems: [String] = []
         if host != "*" && !host.contains(".") { problems.append("short names (non FQDN) are not allowed") }
         let isIP = owner == .gateway && IPAddress.isValid(host)
-        if !isIP, let problem = host.isEmpty ? "empty domain name not allowed" : Names.wildcardDomainProblem(host) {
+        if !isIP, let problem = Names.wildcardDomainProblem(host) {
             problems.append(problem)
         }
         if Names.isPartialWildcard(host) { problems.append("partial wildcard \"\(host)\" not allowed") }

@@ -21,22 +21,23 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
         request: StreamingServerRequest<Envoy_Service_Discovery_V3_DiscoveryRequest>,
         context: ServerContext
     ) async throws -> StreamingServerResponse<Envoy_Service_Discovery_V3_DiscoveryResponse> {
-        var logger = self.logger
-        logger[metadataKey: "peer"] = "\(context.remotePeer)"
-        let stream = ADSStream<StateOfTheWorld>(source: source, metadata: request.metadata, closer: closer, logger: logger)
-        return StreamingServerResponse { writer in
-            try await stream.run(requests: request.messages, writer: writer)
-            return [:]
-        }
+        serve(StateOfTheWorld.self, request: request, context: context)
     }
 
     public func deltaAggregatedResources(
         request: StreamingServerRequest<Envoy_Service_Discovery_V3_DeltaDiscoveryRequest>,
         context: ServerContext
     ) async throws -> StreamingServerResponse<Envoy_Service_Discovery_V3_DeltaDiscoveryResponse> {
+        serve(Incremental.self, request: request, context: context)
+    }
+
+    /// One stream of either flavour, logged with its peer.
+    private func serve<Messages: DiscoveryMessages>(
+        _: Messages.Type, request: StreamingServerRequest<Messages.Request>, context: ServerContext
+    ) -> StreamingServerResponse<Messages.Response> {
         var logger = self.logger
         logger[metadataKey: "peer"] = "\(context.remotePeer)"
-        let stream = ADSStream<Incremental>(source: source, metadata: request.metadata, closer: closer, logger: logger)
+        let stream = ADSStream<Messages>(source: source, metadata: request.metadata, closer: closer, logger: logger)
         return StreamingServerResponse { writer in
             try await stream.run(requests: request.messages, writer: writer)
             return [:]

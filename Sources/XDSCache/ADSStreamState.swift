@@ -91,10 +91,11 @@ public struct ADSStreamState: Sendable {
         // Envoy's legacy wildcard: an empty list on CDS/LDS means "everything" only until the
         // stream has named resources; after that it means "nothing". `*` always means everything
         // (plus any names beside it).
-        let names = Set(request.resourceNames)
+        var names = Set(request.resourceNames)
         state.wildcard = type.isFullState && (names.contains("*") || (names.isEmpty && !state.namedResources))
         if !names.isEmpty { state.namedResources = true }
-        state.subscription = names.subtracting(["*"])
+        names.remove("*")
+        state.subscribe(names, sharing: snapshot?.view(type).names ?? [])
         if state.answeredSubscription != state.subscription || state.answeredWildcard != state.wildcard {
             state.mustAnswer = true
         }
@@ -141,60 +142,66 @@ public struct ADSStreamState: Sendable {
 
     private mutating func makeResponse(_ type: ResourceType, trigger: ResourceType?) -> ADSAction? {
         guard let snapshot, var state = types[type] else { return nil }
-        var included: [String: XDSResource]
-        var proxyView: [String: XDSResource]
-        var removed: Set<String> = []
+        let target = state.target(snapshot.view(type))
+        // Every name whose resource may have changed for this proxy; all others stay as sent.
+        var candidates = state.sent.namesThatMayDiffer(from: target)
+        var proxyView: ResourceMap
+        var included: [XDSResource] = []
+        var removed: [String] = []
         if type.isFullState {
-            let desired = fullStateResources(type, state: state, snapshot: snapshot)
-            guard state.mustAnswer || desired.mapValues(\.version) != state.sent.mapValues(\.version)
-            else { return nil }
-            included = desired
-            proxyView = desired
+            proxyView = desiredFullState(type, target: target, candidates: candidates, state: state, snapshot: snapshot)
+            let changed = candidates.filter { state.sent[$0]?.version != proxyView[$0]?.version }
+            guard state.mustAnswer || !changed.isEmpty else { return nil }
             if isDelta {
-                included = desired.filter { state.sent[$0.key]?.version != $0.value.version }
-                removed = Set(state.sent.keys).subtracting(desired.keys)
+                included = changed.compactMap { proxyView[$0] }
+                removed = changed.filter { proxyView[$0] == nil }
+            } else {
+                included = proxyView.resources
+            }
+            if type == .cluster {
+                // Envoy re-warms a cluster sent again and waits for its endpoints (envoy#13009).
+                var endpoints = types[.endpoint] ?? TypeStreamState()
+                endpoints.resendOnNextRequest.formUnion(changed.filter { proxyView[$0] != nil })
+                types[.endpoint] = endpoints
             }
         } else {
             // Delta streams get no EDS request after a cluster changes, so its endpoints go at once.
             let resend = type == .endpoint && (trigger == .endpoint || isDelta) ? state.resendOnNextRequest : []
-            var changed: [String: XDSResource] = [:]
-            for name in state.subscription {
-                guard let resource = snapshot.resource(type, named: name) else { continue }
-                let isNew = state.sent[name]?.version != resource.version || resend.contains(name)
-                if isNew && isReady(resource, snapshot: snapshot) { changed[name] = resource }
+            candidates.formUnion(resend.filter(state.subscribes))
+            candidates.formUnion(state.unanswered)
+            proxyView = state.sent
+            for name in candidates {
+                if let resource = target[name] {
+                    let isNew = state.sent[name]?.version != resource.version || resend.contains(name)
+                    if isNew && isReady(resource, snapshot: snapshot) {
+                        included.append(resource)
+                        proxyView[name] = resource
+                    }
+                } else if isDelta && (state.sent[name] != nil || state.unanswered.contains(name)) {
+                    // Asked for but not there (any more): the proxy must not wait for it.
+                    removed.append(name)
+                    proxyView[name] = nil
+                }
             }
-            if type == .endpoint && (trigger == .endpoint || isDelta) {
-                state.resendOnNextRequest.subtract(state.subscription)
-            }
-            if isDelta {
-                // Names the proxy asked for that do not exist (any more): it must not wait for them.
-                removed = state.unanswered.union(state.sent.keys).filter { snapshot.resource(type, named: $0) == nil }
-            }
-            guard state.mustAnswer || !changed.isEmpty || !removed.isEmpty else {
+            if !resend.isEmpty { state.resendOnNextRequest.subtract(state.subscription) }
+            guard state.mustAnswer || !included.isEmpty || !removed.isEmpty else {
                 types[type] = state
                 return nil
             }
-            included = changed
-            proxyView = state.sent.merging(changed) { _, new in new }.filter { !removed.contains($0.key) }
+            proxyView = proxyView.rebased(onto: target)
         }
+        included.sort { $0.name < $1.name }
+        removed.sort()
 
         nonceCounter += 1
         let nonce = String(nonceCounter)
-        let versionInfo = ContentHash.of(versions: proxyView.mapValues(\.version))
+        let versionInfo = ContentHash.version(proxyView.digest &+ state.subscriptionDigest)
         let action = isDelta
             ? .sendDelta(Self.deltaResponse(type, version: versionInfo, nonce: nonce, resources: included, removed: removed))
             : ADSAction.send(Self.response(type, version: versionInfo, nonce: nonce, resources: included))
-
-        if type == .cluster {
-            var endpoints = types[.endpoint] ?? TypeStreamState()
-            for (name, cluster) in included where state.sent[name]?.version != cluster.version {
-                endpoints.resendOnNextRequest.insert(name)
-            }
-            types[.endpoint] = endpoints
-        }
         state.sent = proxyView
         state.pending.append(
-            PendingResponse(nonce: nonce, versionInfo: versionInfo, resources: included, removed: removed))
+            PendingResponse(nonce: nonce, versionInfo: versionInfo, included: included, removed: removed, view: proxyView))
         state.lastNonce = nonce
         state.mustAnswer = false
         state.unanswered = []
@@ -207,49 +214,52 @@ public struct ADSStreamState: Sendable {
     }
 
     static func response(
-        _ type: ResourceType, version: String, nonce: String, resources: [String: XDSResource]
+        _ type: ResourceType, version: String, nonce: String, resources: [XDSResource]
     ) -> Envoy_Service_Discovery_V3_DiscoveryResponse {
         var response = Envoy_Service_Discovery_V3_DiscoveryResponse()
         response.versionInfo = version
         response.typeURL = type.typeURL
         response.nonce = nonce
-        response.resources = resources.values.sorted { $0.name < $1.name }.map(\.body)
+        response.resources = resources.map(\.body)
         return response
     }
 
     static func deltaResponse(
-        _ type: ResourceType, version: String, nonce: String, resources: [String: XDSResource], removed: Set<String>
+        _ type: ResourceType, version: String, nonce: String, resources: [XDSResource], removed: [String]
     ) -> Envoy_Service_Discovery_V3_DeltaDiscoveryResponse {
         var response = Envoy_Service_Discovery_V3_DeltaDiscoveryResponse()
         response.systemVersionInfo = version
         response.typeURL = type.typeURL
         response.nonce = nonce
-        response.resources = resources.values.sorted { $0.name < $1.name }.map { resource in
+        response.resources = resources.map { resource in
             var entry = Envoy_Service_Discovery_V3_Resource()
             entry.name = resource.name
             entry.version = resource.version
             entry.resource = resource.body
             return entry
         }
-        response.removedResources = removed.sorted()
+        response.removedResources = removed
         return response
     }
 
-    /// The complete set a CDS or LDS response carries now.
-    private func fullStateResources(
-        _ type: ResourceType, state: TypeStreamState, snapshot: Snapshot
-    ) -> [String: XDSResource] {
-        var desired = snapshot.resources(type).filter { state.subscribes(to: $0.key) }
+    /// The complete set a CDS or LDS response carries now: the subscription's resources, except
+    /// that a cluster the proxy may still route to stays, and a changed listener whose clusters
+    /// the proxy lacks waits (its old version stays).
+    private func desiredFullState(
+        _ type: ResourceType, target: ResourceMap, candidates: Set<String>, state: TypeStreamState, snapshot: Snapshot
+    ) -> ResourceMap {
+        var desired = target
         switch type {
         case .cluster:
-            // Keep clusters that routes the proxy has (or is being sent) still point at.
-            let inUse = clustersInUse()
-            for (name, old) in state.sent where desired[name] == nil && inUse.contains(name) {
-                desired[name] = old
+            var inUse: Set<String>?
+            for name in candidates where desired[name] == nil {
+                guard let old = state.sent[name] else { continue }
+                if inUse == nil { inUse = clustersInUse() }
+                if inUse!.contains(name) { desired[name] = old }
             }
         case .listener:
-            // A changed listener whose clusters the proxy lacks waits; its old version stays.
-            for (name, resource) in desired where state.sent[name]?.version != resource.version {
+            for name in candidates {
+                guard let resource = desired[name], state.sent[name]?.version != resource.version else { continue }
                 if !isReady(resource, snapshot: snapshot) { desired[name] = state.sent[name] }
             }
         default:
@@ -265,15 +275,18 @@ public struct ADSStreamState: Sendable {
         var inUse: Set<String> = []
         var routeNames: Set<String> = []
         let listeners = types[.listener]
-        for resource in listeners.map({ Array($0.sent.values) + Array($0.applied.values) }) ?? [] {
-            inUse.formUnion(resource.referencedClusters)
-            routeNames.formUnion(resource.referencedRoutes)
+        for map in [listeners?.sent, listeners?.applied].compactMap({ $0 }) {
+            map.forEach { resource in
+                inUse.formUnion(resource.referencedClusters)
+                routeNames.formUnion(resource.referencedRoutes)
+            }
         }
         guard let routes = types[.route] else { return inUse }
         let listenersKnown = listeners?.requested == true
-        for resource in Array(routes.sent.values) + Array(routes.applied.values)
-        where !listenersKnown || routeNames.contains(resource.name) {
-            inUse.formUnion(resource.referencedClusters)
+        for map in [routes.sent, routes.applied] {
+            map.forEach { resource in
+                if !listenersKnown || routeNames.contains(resource.name) { inUse.formUnion(resource.referencedClusters) }
+            }
         }
         return inUse
     }

@@ -32,7 +32,7 @@ extension ADSStreamState {
         for name in request.resourceNamesSubscribe {
             if name == "*" {
                 state.wildcard = true
-            } else if state.subscription.insert(name).inserted {
+            } else if state.subscribe(adding: name) {
                 state.unanswered.insert(name)
                 state.mustAnswer = true
             }
@@ -41,7 +41,7 @@ extension ADSStreamState {
             if name == "*" {
                 state.wildcard = false
             } else {
-                state.subscription.remove(name)
+                state.unsubscribe(name)
                 state.unanswered.remove(name)
                 if !state.wildcard {
                     // The proxy forgets it; subscribing again gets it again.

@@ -2,7 +2,10 @@
 struct PendingResponse: Sendable {
     var nonce: String
     var versionInfo: String
-    var resources: [String: XDSResource]
+    /// The resources it carries.
+    var included: [XDSResource]
     /// Delta only: names the response told the proxy are gone.
-    var removed: Set<String> = []
+    var removed: [String] = []
+    /// What the proxy has once it applies this response (and every earlier one).
+    var view: ResourceMap
 }

@@ -20,21 +20,23 @@ public struct Snapshot: Sendable, Equatable {
     public func resources(_ type: ResourceType) -> [String: XDSResource] {
         switch layers.count {
         case 0: return [:]
-        case 1: return layers[0].byType[type] ?? [:]
+        case 1: return layers[0].byType[type]?.byName ?? [:]
         default:
             var merged: [String: XDSResource] = [:]
             for layer in layers.reversed() {
-                merged.merge(layer.byType[type] ?? [:]) { _, earlier in earlier }
+                merged.merge(layer.byType[type]?.byName ?? [:]) { _, earlier in earlier }
             }
             return merged
         }
     }
 
     public func resource(_ type: ResourceType, named name: String) -> XDSResource? {
-        for layer in layers {
-            if let resource = layer.byType[type]?[name] { return resource }
-        }
-        return nil
+        view(type)[name]
+    }
+
+    /// The resources of one type as the layers' shared tables.
+    func view(_ type: ResourceType) -> ResourceView {
+        ResourceView(tables: layers.compactMap { $0.byType[type] })
     }
 
     /// Every resource, grouped by type in push order and sorted by name.
@@ -65,22 +67,17 @@ public struct Snapshot: Sendable, Equatable {
 
 /// One immutable, shared set of resources of a snapshot.
 final class SnapshotLayer: Sendable {
-    let byType: [ResourceType: [String: XDSResource]]
-    /// A hash of every (type, name, version): equal digests, equal content.
-    let digest: String
+    let byType: [ResourceType: ResourceTable]
+    /// The tables' digests, by type: equal digests, equal content.
+    let digest: [UInt64]
 
     init(_ resources: [XDSResource]) {
-        var byType: [ResourceType: [String: XDSResource]] = [:]
+        var byName: [ResourceType: [String: XDSResource]] = [:]
         for resource in resources {
-            byType[resource.type, default: [:]][resource.name] = resource
+            byName[resource.type, default: [:]][resource.name] = resource
         }
+        let byType = byName.mapValues(ResourceTable.init)
         self.byType = byType
-        var text = ""
-        for type in ResourceType.allCases {
-            for (name, resource) in (byType[type] ?? [:]).sorted(by: { $0.key < $1.key }) {
-                text += "\(type.shortName)\u{0}\(name)\u{0}\(resource.version)\u{0}"
-            }
-        }
-        digest = ContentHash.of(Array(text.utf8))
+        digest = ResourceType.allCases.map { byType[$0]?.digest ?? 0 }
     }
 }

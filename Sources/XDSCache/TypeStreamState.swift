@@ -8,8 +8,11 @@ struct TypeStreamState: Sendable {
     /// The proxy has sent a non-empty name list for this type: from then on an empty list
     /// unsubscribes from everything instead of meaning wildcard.
     var namedResources = false
-    /// Names the proxy subscribes to (named types).
-    var subscription: Set<String> = []
+    /// Names the proxy subscribes to (named types). When it names exactly the resources of the
+    /// snapshot, this is the snapshot table's own set: streams share it instead of a copy each.
+    private(set) var subscription: Set<String> = []
+    /// A hash of the subscription, mixed into response versions.
+    private(set) var subscriptionDigest: UInt64 = 0
     /// The subscription that the last response answered; a request that changes it is answered
     /// even when it carries the last nonce and looks like an ACK.
     var answeredSubscription: Set<String>?
@@ -19,9 +22,9 @@ struct TypeStreamState: Sendable {
 
     /// What the proxy has been sent: for full-state types exactly the last response, for named
     /// types the latest version of every name.
-    var sent: [String: XDSResource] = [:]
+    var sent = ResourceMap()
     /// What the proxy has ACKed.
-    var applied: [String: XDSResource] = [:]
+    var applied = ResourceMap()
     /// Versions the proxy NACKed, so that they are not counted as missing forever.
     var rejected: [String: String] = [:]
     var pending: [PendingResponse] = []
@@ -40,6 +43,30 @@ struct TypeStreamState: Sendable {
         wildcard || subscription.contains(name)
     }
 
+    /// What the proxy would have if it had the whole subscription from `view`.
+    func target(_ view: ResourceView) -> ResourceMap {
+        wildcard ? ResourceMap(view) : ResourceMap(view, only: subscription)
+    }
+
+    /// Replaces the subscription, sharing `shared`'s storage when the names are the same.
+    mutating func subscribe(_ names: Set<String>, sharing shared: Set<String>) {
+        guard names != subscription else { return }
+        subscription = names == shared ? shared : names
+        subscriptionDigest = names.reduce(0) { $0 &+ ContentHash.entry(name: $1, version: "") }
+    }
+
+    mutating func subscribe(adding name: String) -> Bool {
+        guard !subscription.contains(name) else { return false }
+        subscription.insert(name)
+        subscriptionDigest &+= ContentHash.entry(name: name, version: "")
+        return true
+    }
+
+    mutating func unsubscribe(_ name: String) {
+        guard subscription.remove(name) != nil else { return }
+        subscriptionDigest &-= ContentHash.entry(name: name, version: "")
+    }
+
     /// Applies the outcome of the response with `nonce`: an ACK applies it and every earlier
     /// one; a NACK applies only the earlier ones (Envoy keeps what it had).
     /// `replaces`: a response carries the complete set (state-of-the-world CDS and LDS), not changes.
@@ -52,25 +79,27 @@ struct TypeStreamState: Sendable {
         if accepted {
             apply(settled, replaces: replaces)
         } else {
-            for (name, resource) in settled.resources { rejected[name] = resource.version }
+            for resource in settled.included { rejected[resource.name] = resource.version }
         }
         return settled
     }
 
     private mutating func apply(_ response: PendingResponse, replaces: Bool) {
         if replaces {
-            applied = response.resources
+            applied = response.view
         } else {
-            applied.merge(response.resources) { _, new in new }
+            for resource in response.included { applied[resource.name] = resource }
             for name in response.removed { applied[name] = nil }
+            // Usually the proxy now has what the response's view says: share it.
+            applied = applied.rebased(onto: response.view)
         }
     }
 
     /// Forgets names the proxy no longer subscribes to, so that subscribing again re-sends them.
     mutating func prune() {
         guard !wildcard else { return }
-        sent = sent.filter { subscription.contains($0.key) }
-        applied = applied.filter { subscription.contains($0.key) }
+        sent.keep(only: subscription)
+        applied.keep(only: subscription)
         rejected = rejected.filter { subscription.contains($0.key) }
     }
 }

@@ -22,6 +22,9 @@ public final class XDSResource: Sendable, Equatable {
     /// Listeners only: the route configurations (RDS names) it takes its routes from. A route
     /// configuration no listener of the proxy names any more holds no cluster back.
     public let referencedRoutes: Set<String>
+    /// A hash of the name and version; summed over a set of resources it versions the set in any
+    /// order (see `ResourceTable.digest`).
+    let entryHash: UInt64
 
     public init<M: SwiftProtobuf.Message>(
         _ type: ResourceType, name: String, message: M, referencedClusters: Set<String> = [],
@@ -39,6 +42,7 @@ public final class XDSResource: Sendable, Equatable {
         self.version = ContentHash.of(bytes)
         self.referencedClusters = referencedClusters
         self.referencedRoutes = referencedRoutes
+        entryHash = ContentHash.entry(name: name, version: version)
     }
 
     /// What a reconnecting delta client says it has: a name and a version, no body. Never sent.
@@ -49,6 +53,7 @@ public final class XDSResource: Sendable, Equatable {
         body = Google_Protobuf_Any()
         referencedClusters = []
         referencedRoutes = []
+        entryHash = ContentHash.entry(name: name, version: version)
     }
 
     public static func == (lhs: XDSResource, rhs: XDSResource) -> Bool {
@@ -71,12 +76,24 @@ public enum ContentHash {
         return String(decoding: hex, as: UTF8.self)
     }
 
-    /// The version of a set of resources: a hash of their names and versions in name order.
-    public static func of(versions: [String: String]) -> String {
-        var text = ""
-        for name in versions.keys.sorted() {
-            text += name + "=" + versions[name]! + "\n"
-        }
-        return of(Array(text.utf8))
+    /// FNV-1a of a resource's name and version: cheap, stable across processes (unlike
+    /// `Hasher`), and well spread, so that sums of them version sets of resources.
+    static func entry(name: String, version: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        hash = (hash ^ 0) &* 0x100_0000_01b3
+        for byte in version.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        // murmur3's finalizer: every input bit moves every output bit, so sums do not cancel.
+        hash ^= hash >> 33
+        hash &*= 0xff51_afd7_ed55_8ccd
+        hash ^= hash >> 33
+        hash &*= 0xc4ce_b9fe_1a85_ec53
+        return hash ^ (hash >> 33)
+    }
+
+    /// A set's digest (a sum of entry hashes) as a response version.
+    static func version(_ digest: UInt64) -> String {
+        let hex = String(digest, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 }

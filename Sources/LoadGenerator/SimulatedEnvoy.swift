@@ -47,8 +47,8 @@ public struct SimulatedEnvoy: Sendable {
         case .cluster:
             var edsClusters: [String] = []
             for any in response.resources {
-                let cluster = try Envoy_Config_Cluster_V3_Cluster(serializedBytes: any.value)
-                if cluster.type == .eds { edsClusters.append(cluster.name) }
+                let cluster = try ClusterSummary(serialized: any.value)
+                if cluster.isEDS { edsClusters.append(cluster.name) }
             }
             requests += resubscribe(.endpoint, to: edsClusters.sorted())
             if !listenersRequested && (edsClusters.isEmpty || received.contains(.endpoint)) {

@@ -95,7 +95,7 @@ public struct ADSStreamState: Sendable {
         state.wildcard = type.isFullState && (names.contains("*") || (names.isEmpty && !state.namedResources))
         if !names.isEmpty { state.namedResources = true }
         names.remove("*")
-        state.subscribe(names, sharing: snapshot?.view(type).names ?? [])
+        state.subscribe(names, sharing: snapshot?.view(type).sharedNames)
         if state.answeredSubscription != state.subscription || state.answeredWildcard != state.wildcard {
             state.mustAnswer = true
         }
@@ -190,7 +190,8 @@ public struct ADSStreamState: Sendable {
             }
             proxyView = proxyView.rebased(onto: target)
         }
-        included.sort { $0.name < $1.name }
+        // A full state-of-the-world response comes in table order already.
+        if isDelta || !type.isFullState { included.sort { $0.name < $1.name } }
         removed.sort()
 
         nonceCounter += 1

@@ -36,12 +36,6 @@ struct ResourceMap: Sendable {
         return base[name]
     }
 
-    var isEmpty: Bool {
-        var empty = true
-        forEach { _ in empty = false }
-        return empty
-    }
-
     /// Every resource of the map: the base's in table order, then the overrides' in name order.
     func forEach(_ body: (XDSResource) -> Void) {
         base.forEach { resource in

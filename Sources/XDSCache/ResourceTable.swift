@@ -95,8 +95,9 @@ struct ResourceView: Sendable {
         return digest
     }
 
-    func isSame(as other: ResourceView) -> Bool {
-        tables.count == other.tables.count && zip(tables, other.tables).allSatisfy { $0 === $1 }
+    /// The names of a one-table view, which streams can share as their subscription.
+    var sharedNames: Set<String>? {
+        tables.count == 1 ? tables[0].names : nil
     }
 
     /// A superset of the names whose resource differs between `older` and this view.

@@ -49,9 +49,9 @@ struct TypeStreamState: Sendable {
     }
 
     /// Replaces the subscription, sharing `shared`'s storage when the names are the same.
-    mutating func subscribe(_ names: Set<String>, sharing shared: Set<String>) {
+    mutating func subscribe(_ names: Set<String>, sharing shared: Set<String>?) {
         guard names != subscription else { return }
-        subscription = names == shared ? shared : names
+        subscription = names.count == shared?.count && names == shared! ? shared! : names
         subscriptionDigest = names.reduce(0) { $0 &+ ContentHash.entry(name: $1, version: "") }
     }
 

@@ -69,6 +69,8 @@ public final class MeshController: Sendable {
     /// Re-translates every connected group (e.g. after a certificate renewal).
     func rebuild() {
         let (index, generation) = state.withLock { ($0.index, $0.generation) }
+        layers.prepare(
+            index, generation: generation, for: cache.groups.map { ($0, credentials(for: $0).0?.trustDomain) })
         cache.rebuildAll(generation: generation) { snapshot(index, generation: generation, for: $0) }
         publishCredentialProblems()
     }

@@ -1,3 +1,5 @@
+import Dispatch
+import MeshAPI
 import Synchronization
 import XDSCache
 import XDSTranslator
@@ -5,7 +7,9 @@ import XDSTranslator
 /// The layers proxies' snapshots are made of, for one configuration: the outbound layer of
 /// each proxy class and the inbound layer of each workload, each translated on first need and
 /// then shared (resources, bytes and dictionaries) by every group that needs it. A new
-/// configuration (a new generation) starts empty.
+/// configuration (a new generation) translates classes again; a workload's inbound layer
+/// carries over when what it depends on did not change (a VirtualService or DestinationRule
+/// edit, or an endpoint elsewhere, leaves every inbound layer as it was).
 final class TranslationLayers: Sendable {
     /// The inbound layer depends on the whole proxy but its name.
     private struct WorkloadKey: Hashable {
@@ -20,10 +24,18 @@ final class TranslationLayers: Sendable {
         }
     }
 
+    private struct Inbound {
+        var inputs: InboundInputs
+        var layer: Snapshot
+    }
+
     private struct State {
         var generation = -1
+        var config: MeshConfig?
         var outbound: [ProxyClass: Snapshot] = [:]
-        var inbound: [WorkloadKey: Snapshot] = [:]
+        var inbound: [WorkloadKey: Inbound] = [:]
+        /// The previous configuration's inbound layers, reused where their inputs are unchanged.
+        var earlierInbound: [WorkloadKey: Inbound] = [:]
         /// The workload each group was last built as.
         var workloadOf: [Proxy: WorkloadKey] = [:]
     }
@@ -33,25 +45,60 @@ final class TranslationLayers: Sendable {
     /// The proxy's snapshot under `index` (configuration `generation`): its workload's inbound
     /// layer, its class's outbound layer, its identity's secrets.
     func snapshot(_ index: MeshIndex, generation: Int, for proxy: Proxy, credentials: ProxyCredentials?) -> Snapshot {
-        let trustDomain = credentials?.trustDomain
+        let (inbound, outbound) = layers(index, generation: generation, for: proxy, trustDomain: credentials?.trustDomain)
+        return ProxyTranslator.compose(inbound: inbound, outbound: outbound, credentials: credentials)
+    }
+
+    /// Translates the layers of every one of `proxies` (with their trust domains) on all cores,
+    /// so that composing their snapshots afterwards finds them cached: first one proxy of each
+    /// class (classes are independent), then every workload's inbound layer.
+    func prepare(_ index: MeshIndex, generation: Int, for proxies: [(proxy: Proxy, trustDomain: String?)]) {
+        var oneOfEachClass: [ProxyClass: (proxy: Proxy, trustDomain: String?)] = [:]
+        for entry in proxies {
+            let proxyClass = ProxyClass(of: entry.proxy, in: index, trustDomain: entry.trustDomain)
+            if oneOfEachClass[proxyClass] == nil { oneOfEachClass[proxyClass] = entry }
+        }
+        for batch in [Array(oneOfEachClass.values), proxies] {
+            DispatchQueue.concurrentPerform(iterations: batch.count) { position in
+                _ = layers(index, generation: generation, for: batch[position].proxy, trustDomain: batch[position].trustDomain)
+            }
+        }
+    }
+
+    private func layers(_ index: MeshIndex, generation: Int, for proxy: Proxy, trustDomain: String?) -> (inbound: Snapshot, outbound: Snapshot) {
         let proxyClass = ProxyClass(of: proxy, in: index, trustDomain: trustDomain)
         let workload = WorkloadKey(proxy, trustDomain: trustDomain)
-        let (outbound, inbound) = state.withLock { state -> (Snapshot?, Snapshot?) in
+        let (outbound, inbound, earlier) = state.withLock { state -> (Snapshot?, Inbound?, Inbound?) in
             if state.generation != generation {
-                guard state.generation < generation else { return (nil, nil) }  // an older config: no caching
-                state = State(generation: generation, workloadOf: state.workloadOf)
+                guard state.generation < generation else { return (nil, nil, nil) }  // an older config: no caching
+                let keepsInbound = state.config?.hasSameInboundPolicies(as: index.config) == true
+                state = State(
+                    generation: generation, config: index.config,
+                    earlierInbound: keepsInbound ? state.inbound.merging(state.earlierInbound) { current, _ in current } : [:],
+                    workloadOf: state.workloadOf)
             }
             state.workloadOf[proxy] = workload
-            return (state.outbound[proxyClass], state.inbound[workload])
+            return (state.outbound[proxyClass], state.inbound[workload], state.earlierInbound[workload])
         }
         let outboundLayer = outbound ?? ProxyTranslator.outbound(index, for: proxy, trustDomain: trustDomain)
-        let inboundLayer = inbound ?? ProxyTranslator.inbound(index, for: proxy, trustDomain: trustDomain)
+        let inboundLayer: Inbound
+        if let inbound {
+            inboundLayer = inbound
+        } else {
+            let inputs = ProxyTranslator.inboundInputs(index, for: proxy)
+            inboundLayer =
+                earlier.flatMap { $0.inputs == inputs ? $0 : nil }
+                ?? Inbound(inputs: inputs, layer: ProxyTranslator.inbound(index, for: proxy, trustDomain: trustDomain))
+        }
         state.withLock { state in
             guard state.generation == generation else { return }
             if outbound == nil { state.outbound[proxyClass] = outboundLayer }
-            if inbound == nil { state.inbound[workload] = inboundLayer }
+            if inbound == nil {
+                state.inbound[workload] = inboundLayer
+                state.earlierInbound[workload] = nil
+            }
         }
-        return ProxyTranslator.compose(inbound: inboundLayer, outbound: outboundLayer, credentials: credentials)
+        return (inboundLayer.layer, outboundLayer)
     }
 
     /// Drops the inbound layers of workloads no connected group has (proxies come and go
@@ -61,6 +108,7 @@ final class TranslationLayers: Sendable {
             state.workloadOf = state.workloadOf.filter { groups.contains($0.key) }
             let keep = Set(state.workloadOf.values)
             state.inbound = state.inbound.filter { keep.contains($0.key) }
+            state.earlierInbound = state.earlierInbound.filter { keep.contains($0.key) }
         }
     }
 

@@ -3,7 +3,7 @@ import MeshAPI
 /// One port on which a workload's proxy accepts traffic for the application, and where the
 /// application listens. Istio takes these from the Sidecar's `ingress` section when it has one,
 /// else from the services the workload is an endpoint of.
-struct InboundPort: Sendable {
+struct InboundPort: Sendable, Equatable {
     /// The port callers' traffic arrives on (the filter chain's destination port).
     var number: UInt32
     var `protocol`: PortProtocol

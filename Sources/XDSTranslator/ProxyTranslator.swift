@@ -68,6 +68,14 @@ public enum ProxyTranslator {
         return Snapshot(resources.resources)
     }
 
+    /// What a proxy's inbound layer takes from the service registry: the ports it serves. With
+    /// equal inputs and unchanged inbound policies (``MeshConfig/hasSameInboundPolicies(as:)``),
+    /// a proxy's inbound layer is the same under two configurations, so it need not be translated again.
+    public static func inboundInputs(_ index: MeshIndex, for proxy: Proxy) -> InboundInputs {
+        guard proxy.kind == .sidecar, proxy.generator == .envoy else { return InboundInputs(ports: []) }
+        return InboundInputs(ports: InboundPort.ports(for: TranslationContext(index: index, proxy: proxy)))
+    }
+
     /// Every cluster a route configuration sends traffic to (routes, weighted splits, mirrors).
     static func clusters(in config: Envoy_Config_Route_V3_RouteConfiguration) -> Set<String> {
         var names: Set<String> = []
@@ -83,5 +91,19 @@ public enum ProxyTranslator {
             }
         }
         return names
+    }
+}
+
+/// See ``ProxyTranslator/inboundInputs(_:for:)``.
+public struct InboundInputs: Sendable, Equatable {
+    let ports: [InboundPort]
+}
+
+extension MeshConfig {
+    /// Whether the rules that shape inbound configuration besides the registry (Sidecars,
+    /// PeerAuthentications, AuthorizationPolicies, the root namespace) are the same.
+    public func hasSameInboundPolicies(as other: MeshConfig) -> Bool {
+        rootNamespace == other.rootNamespace && sidecars == other.sidecars
+            && peerAuthentications == other.peerAuthentications && authorizationPolicies == other.authorizationPolicies
     }
 }

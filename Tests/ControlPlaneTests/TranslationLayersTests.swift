@@ -1,6 +1,8 @@
 import Foundation
 import MeshAPI
 import Testing
+import XDSCache
+import XDSTranslator
 
 @testable import ControlPlane
 
@@ -28,5 +30,67 @@ import Testing
         controller.apply(ConfigLoader.load([ConfigFile(path: "mesh.yaml", contents: ConfigWatcherTests.serviceEntry("b"))]).config)
         #expect(controller.translatedLayers.classes == 2, "rebuilt for the new configuration, once per class")
         subscriptions.removeAll()
+    }
+
+    static func mesh(ports: String = "[{number: 80, name: http, protocol: HTTP}]", extra: String = "") -> [ConfigFile] {
+        [
+            ConfigFile(
+                path: "mesh.yaml",
+                contents: """
+                    apiVersion: networking.istio.io/v1
+                    kind: ServiceEntry
+                    metadata: {name: a}
+                    spec:
+                      hosts: [a.mesh.test]
+                      resolution: STATIC
+                      ports: \(ports)
+                      endpoints: [{address: 10.0.0.1}]
+                    \(extra)
+                    """)
+        ]
+    }
+
+    @Test("a workload's inbound layer is reused by a new configuration that leaves its ports and the inbound policies alone")
+    func inboundCarriesOver() throws {
+        let controller = MeshController(certificates: nil, logger: quietLogger)
+        controller.apply(ConfigLoader.load(Self.mesh()).config)
+        let subscriptions = try ["10.0.0.1", "10.0.0.9"].map { ip in
+            try controller.subscribe(
+                node: sidecarNode(ip: ip, workload: "app-\(ip)", metadata: [:]), grant: nil, trustClaims: false)
+        }
+        func inboundListener(_ ip: String) throws -> XDSResource {
+            let group = try #require(controller.connectedGroups.first { $0.ipAddresses == [ip] })
+            return try #require(controller.snapshot(for: group)?.resource(.listener, named: "virtualInbound"))
+        }
+        let before = try ["10.0.0.1", "10.0.0.9"].map(inboundListener)
+
+        let routed = """
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: a}
+            spec:
+              hosts: [a.mesh.test]
+              http: [{timeout: 3s, route: [{destination: {host: a.mesh.test}}]}]
+            """
+        controller.apply(ConfigLoader.load(Self.mesh(extra: routed)).config)
+        #expect(try inboundListener("10.0.0.1") === before[0], "a VirtualService does not shape inbound")
+        #expect(try inboundListener("10.0.0.9") === before[1])
+
+        let twoPorts = "[{number: 80, name: http, protocol: HTTP}, {number: 90, name: tcp, protocol: TCP}]"
+        controller.apply(ConfigLoader.load(Self.mesh(ports: twoPorts, extra: routed)).config)
+        #expect(try inboundListener("10.0.0.1").version != before[0].version, "the workload serves a new port")
+        #expect(try inboundListener("10.0.0.9") === before[1], "another workload's ports did not change")
+
+        let strict = """
+            ---
+            apiVersion: security.istio.io/v1
+            kind: PeerAuthentication
+            metadata: {name: default, namespace: istio-system}
+            spec: {mtls: {mode: STRICT}}
+            """
+        controller.apply(ConfigLoader.load(Self.mesh(ports: twoPorts, extra: routed + "\n" + strict)).config)
+        #expect(try inboundListener("10.0.0.9") !== before[1], "a PeerAuthentication shapes every inbound layer")
+        _ = subscriptions
     }
 }

@@ -23,6 +23,8 @@ struct ConfigWatcher: Sendable {
     var debounceAfter: Duration = .milliseconds(100)
     /// `--debounce-max`: the longest a burst of changes can delay the first of them.
     var debounceMax: Duration = .seconds(1)
+    /// Files as last parsed: an edit re-parses only the files it changed.
+    let parseCache = ConfigParseCache()
 
     /// What the watcher remembers between polls.
     struct Progress: Sendable {
@@ -148,7 +150,7 @@ struct ConfigWatcher: Sendable {
             return
         }
         let previous = controller.config
-        let result = ConfigLoader.load(files)
+        let result = ConfigLoader.load(files, cache: parseCache)
         let served = max(previous.resourceCount, progress.previouslyServed)
         if !allowEmpty && found.unreadable.isEmpty && result.config.resourceCount == 0 && result.rejected.isEmpty && served > 0 {
             let problem =

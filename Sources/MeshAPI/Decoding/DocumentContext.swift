@@ -15,6 +15,15 @@ final class DocumentContext {
         self.lineOffset = lineOffset
     }
 
+    /// An independent copy, for a cached parse that later phases add diagnostics to.
+    func copy() -> DocumentContext {
+        let copy = DocumentContext(file: file, lineOffset: lineOffset)
+        copy.key = key
+        copy.diagnostics = diagnostics
+        copy.lines = lines
+        return copy
+    }
+
     var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 
     func record(_ path: String, line: Int) {

@@ -8,16 +8,16 @@ import Yams
 /// listed in `rejected`. Never throws for bad content: every problem becomes a diagnostic with
 /// its file and line.
 public enum ConfigLoader {
-    public static func load(_ files: [ConfigFile]) -> LoadResult {
+    /// `cache`: the files' earlier parses, reused for files whose contents are unchanged.
+    public static func load(_ files: [ConfigFile], cache: ConfigParseCache? = nil) -> LoadResult {
         var documents: [LoadedDocument] = []
         var contexts: [DocumentContext] = []
         for file in files {
-            for chunk in DocumentSplitter.split(file.contents) {
-                let (loaded, used) = loadChunk(chunk, file: file.path)
-                documents += loaded
-                contexts += used
-            }
+            let (loaded, used) = cache?.documents(of: file, parse: loadFile) ?? loadFile(file)
+            documents += loaded
+            contexts += used
         }
+        cache?.keep(only: Set(files.map(\.path)))
         let definitions = lastDefinitions(contexts)
         documents.removeAll { definitions[$0.decoded.key] !== $0.context }
         CrossResourceValidation.validate(documents)
@@ -55,6 +55,17 @@ public enum ConfigLoader {
     /// them. Throws only when a path cannot be read at all.
     public static func loadPaths(_ paths: [String]) throws(ConfigLoadError) -> LoadResult {
         load(try ConfigPaths.read(paths))
+    }
+
+    private static func loadFile(_ file: ConfigFile) -> ([LoadedDocument], [DocumentContext]) {
+        var documents: [LoadedDocument] = []
+        var contexts: [DocumentContext] = []
+        for chunk in DocumentSplitter.split(file.contents) {
+            let (loaded, used) = loadChunk(chunk, file: file.path)
+            documents += loaded
+            contexts += used
+        }
+        return (documents, contexts)
     }
 
     /// Parses one `---`-delimited chunk; usually one document, more if it uses `...` markers.

@@ -32,7 +32,12 @@ let package = Package(
         // Istio resources decoded from YAML with line numbers, and their validation.
         .target(
             name: "MeshAPI",
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                // Gateway credential Secrets: PEM certificates and keys are checked on load.
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
             swiftSettings: strictSettings
         ),
         // Generated from Protos/ by scripts/generate-protos; never edited by hand.
@@ -128,7 +133,12 @@ let package = Package(
         ),
         .testTarget(
             name: "MeshAPITests",
-            dependencies: ["MeshAPI"],
+            dependencies: [
+                "MeshAPI",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
             exclude: ["Corpus"],
             swiftSettings: strictSettings
         ),

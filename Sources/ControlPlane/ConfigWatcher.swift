@@ -213,6 +213,6 @@ extension MeshConfig {
     var resourceCount: Int {
         serviceEntries.count + workloadEntries.count + workloadGroups.count + virtualServices.count
             + destinationRules.count + gateways.count + sidecars.count + peerAuthentications.count
-            + authorizationPolicies.count
+            + authorizationPolicies.count + secrets.count
     }
 }

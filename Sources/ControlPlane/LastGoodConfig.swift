@@ -20,6 +20,7 @@ extension MeshConfig {
         keep(\.sidecars)
         keep(\.peerAuthentications)
         keep(\.authorizationPolicies)
+        keep(\.secrets)
         return result
     }
 }

@@ -9,6 +9,8 @@ enum AnySpec: Sendable, Equatable {
     case sidecar(Sidecar)
     case peerAuthentication(PeerAuthentication)
     case authorizationPolicy(AuthorizationPolicy)
+    /// `fields`: the field path each part came from (`certificate`, `key`, `ca` → `data[tls.crt]`...).
+    case secret(Secret, fields: [String: String])
 }
 
 /// One resource read from YAML, before validation.

@@ -26,8 +26,16 @@ enum EnvelopeDecoder {
                 context.key = ResourceKey(kind: kind, namespace: metadata.namespace, name: metadata.name)
             }
             guard let metadata, let key = context.key else {
-                top.ignore("spec")
+                top.ignore("spec", "type", "data", "stringData", "immutable")
                 return nil
+            }
+            if kind == .secret {
+                // A core Secret has no spec: its contents are top-level fields.
+                let decoded = SecretDecoder.decode(top)
+                return DecodedDocument(
+                    key: key, labels: metadata.labels, annotations: metadata.annotations,
+                    spec: .secret(decoded.secret, fields: decoded.paths),
+                    source: SourceLocation(file: context.file, line: root.line))
             }
             let specCursor: YAMLCursor
             if specRequired.contains(kind) {
@@ -58,6 +66,13 @@ enum EnvelopeDecoder {
             let supported = ResourceKind.allCases.map(\.rawValue).joined(separator: ", ")
             kindCursor.error("unsupported kind \"\(kindText)\" (apiVersion \(apiVersion)): Trellis reads \(supported)")
             return nil
+        }
+        if kind.group.isEmpty {
+            // The core API group: `apiVersion: v1`, no group part.
+            if !kind.versions.contains(apiVersion) {
+                apiVersionCursor.error("unsupported apiVersion \"\(apiVersion)\" for kind \(kind.rawValue): expected v1")
+            }
+            return kind
         }
         let parts = apiVersion.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         let expected = "expected one of " + kind.versions.map { "\(kind.group)/\($0)" }.joined(separator: ", ")
@@ -112,6 +127,7 @@ enum EnvelopeDecoder {
         case .sidecar: .sidecar(SidecarDecoder.decode(spec))
         case .peerAuthentication: .peerAuthentication(SecurityDecoder.peerAuthentication(spec))
         case .authorizationPolicy: .authorizationPolicy(SecurityDecoder.authorizationPolicy(spec))
+        case .secret: nil  // decoded from the top level, never here
         }
     }
 }

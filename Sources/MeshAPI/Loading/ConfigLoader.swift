@@ -157,6 +157,7 @@ struct ConfigBuilder {
     private var sidecars: [Resource<Sidecar>] = []
     private var peerAuthentications: [Resource<PeerAuthentication>] = []
     private var authorizationPolicies: [Resource<AuthorizationPolicy>] = []
+    private var secrets: [Resource<Secret>] = []
 
     mutating func add(_ document: DecodedDocument) {
         func resource<S>(_ spec: S) -> Resource<S> {
@@ -174,6 +175,7 @@ struct ConfigBuilder {
         case .sidecar(let spec): sidecars.append(resource(spec))
         case .peerAuthentication(let spec): peerAuthentications.append(resource(spec))
         case .authorizationPolicy(let spec): authorizationPolicies.append(resource(spec))
+        case .secret(let spec, _): secrets.append(resource(spec))
         }
     }
 
@@ -182,6 +184,6 @@ struct ConfigBuilder {
             serviceEntries: serviceEntries, workloadEntries: workloadEntries, workloadGroups: workloadGroups,
             virtualServices: virtualServices, destinationRules: destinationRules, gateways: gateways,
             sidecars: sidecars, peerAuthentications: peerAuthentications,
-            authorizationPolicies: authorizationPolicies)
+            authorizationPolicies: authorizationPolicies, secrets: secrets)
     }
 }

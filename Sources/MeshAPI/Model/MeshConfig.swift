@@ -10,6 +10,8 @@ public struct MeshConfig: Sendable, Equatable {
     public var sidecars: [Resource<Sidecar>]
     public var peerAuthentications: [Resource<PeerAuthentication>]
     public var authorizationPolicies: [Resource<AuthorizationPolicy>]
+    /// Kubernetes Secrets: gateway TLS credentials, served over SDS only to gateways.
+    public var secrets: [Resource<Secret>]
     /// Istio's mesh-wide `rootNamespace`: a Sidecar, DestinationRule, PeerAuthentication or
     /// AuthorizationPolicy there applies to the whole mesh. A setting of the server, not a resource.
     public var rootNamespace = MeshConfig.defaultRootNamespace
@@ -30,7 +32,8 @@ public struct MeshConfig: Sendable, Equatable {
         gateways: [Resource<Gateway>] = [],
         sidecars: [Resource<Sidecar>] = [],
         peerAuthentications: [Resource<PeerAuthentication>] = [],
-        authorizationPolicies: [Resource<AuthorizationPolicy>] = []
+        authorizationPolicies: [Resource<AuthorizationPolicy>] = [],
+        secrets: [Resource<Secret>] = []
     ) {
         func sorted<S>(_ resources: [Resource<S>]) -> [Resource<S>] { resources.sorted { $0.key < $1.key } }
         self.serviceEntries = sorted(serviceEntries)
@@ -42,6 +45,7 @@ public struct MeshConfig: Sendable, Equatable {
         self.sidecars = sorted(sidecars)
         self.peerAuthentications = sorted(peerAuthentications)
         self.authorizationPolicies = sorted(authorizationPolicies)
+        self.secrets = sorted(secrets)
     }
 
     /// The keys of every resource in the config.
@@ -56,6 +60,7 @@ public struct MeshConfig: Sendable, Equatable {
         keys.formUnion(sidecars.map(\.key))
         keys.formUnion(peerAuthentications.map(\.key))
         keys.formUnion(authorizationPolicies.map(\.key))
+        keys.formUnion(secrets.map(\.key))
         return keys
     }
 }

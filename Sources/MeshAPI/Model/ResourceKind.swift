@@ -10,11 +10,15 @@ public enum ResourceKind: String, Sendable, CaseIterable, Comparable {
     case sidecar = "Sidecar"
     case peerAuthentication = "PeerAuthentication"
     case authorizationPolicy = "AuthorizationPolicy"
+    /// Kubernetes' core Secret: gateway TLS credentials (`credentialName`).
+    case secret = "Secret"
 
-    /// The API group of the kind, as in `apiVersion: GROUP/VERSION`.
+    /// The API group of the kind, as in `apiVersion: GROUP/VERSION`; empty for the core group
+    /// (`apiVersion: v1`).
     public var group: String {
         switch self {
         case .peerAuthentication, .authorizationPolicy: "security.istio.io"
+        case .secret: ""
         default: "networking.istio.io"
         }
     }
@@ -23,6 +27,7 @@ public enum ResourceKind: String, Sendable, CaseIterable, Comparable {
     public var versions: [String] {
         switch self {
         case .peerAuthentication, .authorizationPolicy: ["v1", "v1beta1"]
+        case .secret: ["v1"]
         default: ["v1", "v1beta1", "v1alpha3"]
         }
     }

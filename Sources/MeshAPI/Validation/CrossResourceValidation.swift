@@ -29,6 +29,7 @@ enum CrossResourceValidation {
                 break
             }
         }
+        GatewayReferenceChecks.check(documents)
     }
 
     private static func unknownHostMessage(_ host: String) -> String {

@@ -14,6 +14,7 @@ enum SpecValidation {
         case .sidecar(let spec): SidecarValidation.validate(spec, key: key, report)
         case .peerAuthentication(let spec): SecurityValidation.validate(spec, report)
         case .authorizationPolicy(let spec): SecurityValidation.validate(spec, report)
+        case .secret(let spec, let fields): SecretValidation.validate(spec, fields: fields, report)
         }
     }
 }

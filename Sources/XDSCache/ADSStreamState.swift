@@ -299,6 +299,8 @@ public struct ADSStreamState: Sendable {
         guard resource.type == .listener || resource.type == .route,
             let clusters = types[.cluster], clusters.requested
         else { return true }
+        // The proxy has ACKed exactly the snapshot's clusters: every one it routes to is there.
+        if clusters.applied.isExactly(snapshot.view(.cluster)) { return true }
         return resource.referencedClusters.allSatisfy { name in
             guard clusters.subscribes(to: name), let cluster = snapshot.resource(.cluster, named: name) else {
                 return true

@@ -101,6 +101,11 @@ struct ResourceMap: Sendable {
         rebased(onto: target, candidates: namesThatMayDiffer(from: target))
     }
 
+    /// Whether this map is exactly `view`, in the same shared tables: then it needs no lookups.
+    func isExactly(_ view: ResourceView) -> Bool {
+        overrides.isEmpty && restriction == nil && base.isSame(as: view)
+    }
+
     /// Whether both maps hold the same versions under the same names.
     func hasSameVersions(as other: ResourceMap) -> Bool {
         namesThatMayDiffer(from: other).allSatisfy { self[$0]?.version == other[$0]?.version }

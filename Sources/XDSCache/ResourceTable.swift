@@ -30,6 +30,13 @@ final class ResourceTable: Sendable {
         id = Self.nextID.add(1, ordering: .relaxed).oldValue
     }
 
+    /// The same names at the same versions.
+    func hasSameContents(as other: ResourceTable) -> Bool {
+        other === self
+            || (digest == other.digest && byName.count == other.byName.count
+                && byName.allSatisfy { other.byName[$0.key]?.version == $0.value.version })
+    }
+
     /// Names whose resource differs between `older` and this table (added, removed or changed).
     func changedNames(since older: ResourceTable) -> Set<String> {
         if older === self { return [] }
@@ -101,6 +108,11 @@ struct ResourceView: Sendable {
     }
 
     /// A superset of the names whose resource differs between `older` and this view.
+    /// Whether this view is exactly `other`'s tables.
+    func isSame(as other: ResourceView) -> Bool {
+        tables.count == other.tables.count && zip(tables, other.tables).allSatisfy { $0 === $1 }
+    }
+
     func changedNames(since older: ResourceView) -> Set<String> {
         guard tables.count == older.tables.count else { return names.union(older.names) }
         var changed: Set<String> = []

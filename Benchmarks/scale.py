@@ -4,7 +4,8 @@
 The mesh is issue 16's reference: SERVICES services in NAMESPACES namespaces, each a
 ServiceEntry with two endpoints (v1, v2), a DestinationRule with both subsets and a 90/10
 VirtualService, one file per service. PROXIES simulated sidecars (REDIRECT), each the workload
-behind one endpoint, connect over state-of-the-world ADS. Two runs, each with its own streams:
+behind one endpoint, connect over state-of-the-world ADS (`--ads delta`: incremental; `--ads both`:
+both, side by side, against one server). Two runs per flavour, each with its own streams:
 
   1. initial sync, then one VirtualService change (svc-0's weights become 80/20);
   2. initial sync, then one endpoint added (svc-1 gets a third endpoint).
@@ -92,11 +93,12 @@ class Server:
         self.log.close()
 
 
-def loadgen(trellis: Path, server: Server, work: Path, proxies: int, change_file: Path, change_to: Path) -> dict:
+def loadgen(trellis: Path, server: Server, work: Path, proxies: int, change_file: Path, change_to: Path,
+            delta: bool) -> dict:
     result = subprocess.run(
         [str(trellis), "loadgen", "--xds-address", f"127.0.0.1:{server.port}", "--config-dir", str(work / "config"),
          "--proxies", str(proxies), "--change-file", str(change_file), "--change-to", str(change_to),
-         "--server-pid", str(server.process.pid), "--timeout", "600s"],
+         "--server-pid", str(server.process.pid), "--timeout", "600s"] + (["--delta"] if delta else []),
         capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"trellis loadgen failed ({result.returncode}):\n{result.stderr}\n{result.stdout}")
@@ -109,39 +111,59 @@ def main() -> None:
     parser.add_argument("--proxies", type=int, default=200)
     parser.add_argument("--namespaces", type=int, default=20)
     parser.add_argument("--trellis", type=Path, default=Path(os.environ.get("TRELLIS_BIN", REPO / ".build/release/trellis")))
+    parser.add_argument("--ads", choices=["sotw", "delta", "both"], default="sotw",
+                        help="state-of-the-world streams, incremental (delta) ones, or both side by side")
     parser.add_argument("--json", action="store_true", help="print the raw measurements")
     args = parser.parse_args()
+    flavours = ["sotw", "delta"] if args.ads == "both" else [args.ads]
 
     with tempfile.TemporaryDirectory(prefix="trellis-scale-") as tmp:
         work = Path(tmp)
         config = work / "config"
         write_mesh(config, args.services, args.namespaces)
-        (work / "svc-0-changed.yaml").write_text(service_yaml(0, args.namespaces, weights=(80, 20)))
-        (work / "svc-1-changed.yaml").write_text(service_yaml(1, args.namespaces, extra_endpoint=True))
+        # Each flavour changes services of its own, so that its changes are real changes.
+        for offset, _ in enumerate(flavours):
+            route, endpoint = 2 * offset, 2 * offset + 1
+            (work / f"svc-{route}-changed.yaml").write_text(service_yaml(route, args.namespaces, weights=(80, 20)))
+            (work / f"svc-{endpoint}-changed.yaml").write_text(
+                service_yaml(endpoint, args.namespaces, extra_endpoint=True))
         server = Server(args.trellis, work)
+        runs = {}
         try:
-            routes = loadgen(args.trellis, server, work, args.proxies, config / "svc-0.yaml", work / "svc-0-changed.yaml")
-            endpoints = loadgen(args.trellis, server, work, args.proxies, config / "svc-1.yaml", work / "svc-1-changed.yaml")
+            for offset, flavour in enumerate(flavours):
+                route, endpoint = 2 * offset, 2 * offset + 1
+                runs[flavour] = {
+                    name: loadgen(args.trellis, server, work, args.proxies, config / f"svc-{n}.yaml",
+                                  work / f"svc-{n}-changed.yaml", flavour == "delta")
+                    for name, n in (("virtualService", route), ("endpoint", endpoint))
+                }
         finally:
             server.stop()
 
     if args.json:
-        print(json.dumps({"virtualService": routes, "endpoint": endpoints}, indent=2, sort_keys=True))
+        print(json.dumps(runs, indent=2, sort_keys=True))
         return
-    first = routes["report"]
-    print(f"{args.services} services, {args.namespaces} namespaces, {args.proxies} proxies (SotW)")
-    print(f"| measure | value |\n|---|---|")
-    print(f"| initial sync of all proxies | {first.get('initialSyncSeconds', float('nan')):.2f} s |")
-    print(f"| bytes per proxy, initial | {first['initialBytesPerStream'] / 1024:.0f} KiB |")
-    for name, run in (("one VirtualService change", routes), ("one endpoint added", endpoints)):
-        change = run["report"].get("change") or {}
-        print(f"| {name}: p50 / p99 / max until every affected proxy has it | "
-              f"{change.get('p50Seconds', 0) * 1000:.0f} / {change.get('p99Seconds', 0) * 1000:.0f} / "
-              f"{change.get('maxSeconds', 0) * 1000:.0f} ms ({change.get('affectedStreams', 0)} proxies, "
-              f"{change.get('bytesPerAffectedStream', 0):.0f} B each) |")
-    for name, run in (("after run 1", routes), ("after run 2", endpoints)):
-        usage = run.get("serverAfter") or {}
-        print(f"| server RSS / CPU {name} | {usage.get('rssMegabytes', 0):.0f} MB / {usage.get('cpuSeconds', 0):.1f} CPU-s |")
+    print(f"{args.services} services, {args.namespaces} namespaces, {args.proxies} proxies")
+    print("| measure | " + " | ".join(flavours) + " |\n|---|" + "---|" * len(flavours))
+
+    def row(name, cell):
+        print(f"| {name} | " + " | ".join(cell(runs[flavour]) for flavour in flavours) + " |")
+
+    row("initial sync of all proxies",
+        lambda r: f"{r['virtualService']['report'].get('initialSyncSeconds', float('nan')):.2f} s")
+    row("bytes per proxy, initial", lambda r: f"{r['virtualService']['report']['initialBytesPerStream'] / 1024:.0f} KiB")
+    for name, key in (("one VirtualService change", "virtualService"), ("one endpoint added", "endpoint")):
+        def change_cell(r, key=key):
+            change = r[key]["report"].get("change") or {}
+            return (f"{change.get('p50Seconds', 0) * 1000:.0f} / {change.get('p99Seconds', 0) * 1000:.0f} / "
+                    f"{change.get('maxSeconds', 0) * 1000:.0f} ms ({change.get('affectedStreams', 0)} proxies, "
+                    f"{change.get('bytesPerAffectedStream', 0):.0f} B each)")
+        row(f"{name}: p50 / p99 / max until every affected proxy has it", change_cell)
+    for name, key in (("after its first run", "virtualService"), ("after its second run", "endpoint")):
+        def usage_cell(r, key=key):
+            usage = r[key].get("serverAfter") or {}
+            return f"{usage.get('rssMegabytes', 0):.0f} MB / {usage.get('cpuSeconds', 0):.1f} CPU-s"
+        row(f"server RSS / CPU {name}", usage_cell)
 
 
 if __name__ == "__main__":

@@ -6,20 +6,25 @@ import Synchronization
 
 /// Opens many simulated Envoy ADS streams against an xDS server and measures what a mesh
 /// operator cares about: how long until every proxy is in sync, and after a change, how long
-/// until every proxy it concerns has received (and ACKed) it. Speaks only the xDS protocol, so
-/// it load-tests any state-of-the-world ADS server.
+/// until every proxy it concerns has received (and ACKed) it. Speaks only the xDS protocol
+/// (state of the world, or incremental with `delta`), so it load-tests any ADS server.
 public struct LoadGenerator: Sendable {
     public var host: String
     public var port: Int
     public var nodes: [Envoy_Config_Core_V3_Node]
     /// Streams share connections in groups of this size (Envoys each have their own: 1).
     public var streamsPerConnection: Int
+    /// Incremental (delta) ADS instead of state of the world.
+    public var delta: Bool
 
-    public init(host: String, port: Int, nodes: [Envoy_Config_Core_V3_Node], streamsPerConnection: Int = 1) {
+    public init(
+        host: String, port: Int, nodes: [Envoy_Config_Core_V3_Node], streamsPerConnection: Int = 1, delta: Bool = false
+    ) {
         self.host = host
         self.port = port
         self.nodes = nodes
         self.streamsPerConnection = max(1, streamsPerConnection)
+        self.delta = delta
     }
 
     /// What one stream saw, in seconds since the run started.
@@ -61,8 +66,9 @@ public struct LoadGenerator: Sendable {
             for (client, members) in zip(clients, groups) {
                 for index in members {
                     let node = nodes[index]
+                    let delta = delta
                     group.addTask {
-                        await Self.stream(node: node, client: client) { envoy, failure in
+                        let record: @Sendable (any SimulatedProxy, String?) -> Void = { envoy, failure in
                             let now = elapsed()
                             records.withLock { records in
                                 if let failure {
@@ -76,6 +82,11 @@ public struct LoadGenerator: Sendable {
                                 records[index].lastResponseAt = now
                                 if envoy.isSynced && records[index].syncedAt == nil { records[index].syncedAt = now }
                             }
+                        }
+                        if delta {
+                            await Self.stream(SimulatedDeltaEnvoy.self, node: node, client: client, record: record)
+                        } else {
+                            await Self.stream(SimulatedEnvoy.self, node: node, client: client, record: record)
                         }
                     }
                 }
@@ -114,42 +125,38 @@ public struct LoadGenerator: Sendable {
     /// One simulated Envoy's stream until cancelled; like Envoy, it reconnects after a failure
     /// (a server with a full accept queue resets some of thousands of simultaneous connects),
     /// backing off from 100 ms to 2 s.
-    private static func stream(
-        node: Envoy_Config_Core_V3_Node, client: GRPCClient<HTTP2ClientTransport.Posix>,
-        record: @escaping @Sendable (SimulatedEnvoy, String?) -> Void
+    private static func stream<Proxy: ADSFlavour>(
+        _: Proxy.Type, node: Envoy_Config_Core_V3_Node, client: GRPCClient<HTTP2ClientTransport.Posix>,
+        record: @escaping @Sendable (any SimulatedProxy, String?) -> Void
     ) async {
         var backoff = Duration.milliseconds(100)
         while !Task.isCancelled {
-            let failure = await attempt(node: node, client: client, record: record)
+            let failure = await attempt(Proxy.self, node: node, client: client, record: record)
             guard let failure, !Task.isCancelled else { return }
-            record(SimulatedEnvoy(node: node), failure)
+            record(Proxy(node: node), failure)
             try? await Task.sleep(for: backoff * Double.random(in: 0.5...1.5))  // cancellation ends the loop
             backoff = min(backoff * 2, .seconds(2))
         }
     }
 
     /// One stream attempt; the failure, if it ended with one.
-    private static func attempt(
-        node: Envoy_Config_Core_V3_Node, client: GRPCClient<HTTP2ClientTransport.Posix>,
-        record: @escaping @Sendable (SimulatedEnvoy, String?) -> Void
+    private static func attempt<Proxy: ADSFlavour>(
+        _: Proxy.Type, node: Envoy_Config_Core_V3_Node, client: GRPCClient<HTTP2ClientTransport.Posix>,
+        record: @escaping @Sendable (any SimulatedProxy, String?) -> Void
     ) async -> String? {
         let ads = Envoy_Service_Discovery_V3_AggregatedDiscoveryService.Client(wrapping: client)
-        let (requests, continuation) = AsyncStream.makeStream(of: SimulatedEnvoy.Request.self)
-        var starting = SimulatedEnvoy(node: node)
+        let (requests, continuation) = AsyncStream.makeStream(of: Proxy.Request.self)
+        var starting = Proxy(node: node)
         for request in starting.start() { continuation.yield(request) }
         let started = starting
         do {
-            try await ads.streamAggregatedResources(
-                requestProducer: { writer in
-                    for await request in requests { try await writer.write(request) }
-                },
-                onResponse: { response in
-                    var envoy = started
-                    for try await message in response.messages {
-                        for request in try envoy.receive(message) { continuation.yield(request) }
-                        record(envoy, nil)
-                    }
-                })
+            try await Proxy.open(on: ads, sending: requests) { responses in
+                var envoy = started
+                for try await message in responses {
+                    for request in try envoy.receive(message) { continuation.yield(request) }
+                    record(envoy, nil)
+                }
+            }
         } catch is CancellationError {
         } catch {
             continuation.finish()
@@ -170,5 +177,42 @@ public struct LoadGenerator: Sendable {
 
     static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
+
+/// How a simulated proxy opens its stream: the ADS method of its flavour.
+protocol ADSFlavour: SimulatedProxy {
+    static func open(
+        on ads: Envoy_Service_Discovery_V3_AggregatedDiscoveryService.Client<HTTP2ClientTransport.Posix>,
+        sending requests: AsyncStream<Request>,
+        receiving: @escaping @Sendable (RPCAsyncSequence<Response, any Error>) async throws -> Void
+    ) async throws
+}
+
+extension SimulatedEnvoy: ADSFlavour {
+    static func open(
+        on ads: Envoy_Service_Discovery_V3_AggregatedDiscoveryService.Client<HTTP2ClientTransport.Posix>,
+        sending requests: AsyncStream<Request>,
+        receiving: @escaping @Sendable (RPCAsyncSequence<Response, any Error>) async throws -> Void
+    ) async throws {
+        try await ads.streamAggregatedResources(
+            requestProducer: { writer in
+                for await request in requests { try await writer.write(request) }
+            },
+            onResponse: { try await receiving($0.messages) })
+    }
+}
+
+extension SimulatedDeltaEnvoy: ADSFlavour {
+    static func open(
+        on ads: Envoy_Service_Discovery_V3_AggregatedDiscoveryService.Client<HTTP2ClientTransport.Posix>,
+        sending requests: AsyncStream<Request>,
+        receiving: @escaping @Sendable (RPCAsyncSequence<Response, any Error>) async throws -> Void
+    ) async throws {
+        try await ads.deltaAggregatedResources(
+            requestProducer: { writer in
+                for await request in requests { try await writer.write(request) }
+            },
+            onResponse: { try await receiving($0.messages) })
     }
 }

@@ -6,7 +6,7 @@ import XDSCache
 /// Envoy's order (CDS; EDS for the EDS clusters it got; LDS once those have endpoints; RDS for
 /// the route configurations its listeners name), ACKs every response, and re-subscribes when
 /// the names it needs change. The caller sends the requests it returns.
-public struct SimulatedEnvoy: Sendable {
+public struct SimulatedEnvoy: SimulatedProxy {
     public typealias Request = Envoy_Service_Discovery_V3_DiscoveryRequest
     public typealias Response = Envoy_Service_Discovery_V3_DiscoveryResponse
 
@@ -93,4 +93,20 @@ public struct SimulatedEnvoy: Sendable {
         request.responseNonce = lastNonce[type] ?? ""
         return request
     }
+}
+
+/// A simulated Envoy of either ADS flavour, as the load generator drives it.
+public protocol SimulatedProxy: Sendable {
+    associatedtype Request: Sendable
+    associatedtype Response: Sendable
+
+    init(node: Envoy_Config_Core_V3_Node)
+    /// Every subscribed type has had a response.
+    var isSynced: Bool { get }
+    /// Bytes of every response received.
+    var bytesReceived: Int { get }
+    /// The first requests of the stream.
+    mutating func start() -> [Request]
+    /// Handles one response: its ACK, and any change of subscription it causes.
+    mutating func receive(_ response: Response) throws -> [Request]
 }

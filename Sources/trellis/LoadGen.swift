@@ -29,6 +29,9 @@ struct LoadGen: AsyncParsableCommand {
     @Option(name: .customLong("streams-per-connection"), help: "Streams sharing one HTTP/2 connection (Envoys: 1).")
     var streamsPerConnection: Int = 1
 
+    @Flag(help: "Incremental (delta) ADS streams instead of state of the world.")
+    var delta = false
+
     @Option(name: .customLong("change-file"), help: "A file in the config dir to replace once all are in sync.")
     var changeFile: String?
 
@@ -75,7 +78,8 @@ struct LoadGen: AsyncParsableCommand {
         }
         let before = serverPID.flatMap(ProcessUsage.of(pid:))
         let generator = LoadGenerator(
-            host: address.host, port: address.port, nodes: nodes, streamsPerConnection: streamsPerConnection)
+            host: address.host, port: address.port, nodes: nodes, streamsPerConnection: streamsPerConnection,
+            delta: delta)
         let report = try await generator.run(
             timeout: .seconds(try parseDuration(timeout, flag: "--timeout")), change: change,
             settle: .milliseconds(Int(try parseDuration(settle, flag: "--settle") * 1000)))

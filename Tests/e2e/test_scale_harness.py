@@ -1,6 +1,6 @@
 """Keeps the mesh-scale benchmark from rotting without timing anything: `Benchmarks/scale.py`
-at a small size (50 services, 100 simulated Envoys on `trellis loadgen`) must bring every
-stream in sync and see both changes reach the proxies they concern."""
+at a small size (50 services, 100 simulated Envoys on `trellis loadgen`, state of the world and
+delta) must bring every stream in sync and see both changes reach the proxies they concern."""
 
 import json
 import subprocess
@@ -12,11 +12,18 @@ from harness import repo_root
 def test_scale_benchmark_runs_at_a_small_size(trellis_bin):
     result = subprocess.run(
         [sys.executable, str(repo_root() / "Benchmarks" / "scale.py"), "--services", "50", "--proxies", "100",
-         "--namespaces", "5", "--trellis", str(trellis_bin), "--json"],
+         "--namespaces", "5", "--ads", "both", "--trellis", str(trellis_bin), "--json"],
         capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr + result.stdout
-    runs = json.loads(result.stdout)
+    flavours = json.loads(result.stdout)
+    assert sorted(flavours) == ["delta", "sotw"]
+    for flavour, runs in flavours.items():
+        check_flavour(flavour, runs)
+
+
+def check_flavour(flavour, runs):
     for name, run in runs.items():
+        name = (flavour, name)
         report = run["report"]
         assert report["synced"] == report["streams"] == 100, (name, report)
         assert report["failed"] == 0, (name, report)

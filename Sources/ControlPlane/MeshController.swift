@@ -94,7 +94,7 @@ public final class MeshController: Sendable {
     }
 
     /// Classes and workloads translated for the current configuration.
-    var translatedLayers: (classes: Int, workloads: Int) { layers.counts }
+    var translatedLayers: (classes: Int, workloads: Int, endpointUpdates: Int) { layers.counts }
 
     /// Groups of proxies with at least one stream open.
     var connectedGroups: [Proxy] { cache.groups }

@@ -31,8 +31,14 @@ final class TranslationLayers: Sendable {
 
     private struct State {
         var generation = -1
-        var config: MeshConfig?
+        var index: MeshIndex?
         var outbound: [ProxyClass: Snapshot] = [:]
+        /// Set when the configuration moved only endpoints: then each class's previous outbound
+        /// layer is updated (new ClusterLoadAssignments) instead of translated again.
+        var endpointChange: EndpointChange?
+        var earlierOutbound: [ProxyClass: Snapshot] = [:]
+        /// Classes of this configuration whose layer was an endpoint update, not a translation.
+        var endpointUpdates = 0
         var inbound: [WorkloadKey: Inbound] = [:]
         /// The previous configuration's inbound layers, reused where their inputs are unchanged.
         var earlierInbound: [WorkloadKey: Inbound] = [:]
@@ -41,6 +47,8 @@ final class TranslationLayers: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Equal tables of different classes, workloads and configurations are one object.
+    private let tables = TablePool()
 
     /// The proxy's snapshot under `index` (configuration `generation`): its workload's inbound
     /// layer, its class's outbound layer, its identity's secrets.
@@ -71,16 +79,18 @@ final class TranslationLayers: Sendable {
         let (outbound, inbound, earlier) = state.withLock { state -> (Snapshot?, Inbound?, Inbound?) in
             if state.generation != generation {
                 guard state.generation < generation else { return (nil, nil, nil) }  // an older config: no caching
-                let keepsInbound = state.config?.hasSameInboundPolicies(as: index.config) == true
+                let keepsInbound = state.index?.config.hasSameInboundPolicies(as: index.config) == true
+                let endpointChange = state.index.flatMap { EndpointChange(from: $0, to: index) }
                 state = State(
-                    generation: generation, config: index.config,
+                    generation: generation, index: index, endpointChange: endpointChange,
+                    earlierOutbound: endpointChange == nil ? [:] : state.outbound,
                     earlierInbound: keepsInbound ? state.inbound.merging(state.earlierInbound) { current, _ in current } : [:],
                     workloadOf: state.workloadOf)
             }
             state.workloadOf[proxy] = workload
             return (state.outbound[proxyClass], state.inbound[workload], state.earlierInbound[workload])
         }
-        let outboundLayer = outbound ?? ProxyTranslator.outbound(index, for: proxy, trustDomain: trustDomain)
+        let outboundLayer = outbound ?? tables.intern(translateOutbound(index, generation: generation, for: proxy, of: proxyClass, trustDomain: trustDomain), generation: generation)
         let inboundLayer: Inbound
         if let inbound {
             inboundLayer = inbound
@@ -88,17 +98,38 @@ final class TranslationLayers: Sendable {
             let inputs = ProxyTranslator.inboundInputs(index, for: proxy)
             inboundLayer =
                 earlier.flatMap { $0.inputs == inputs ? $0 : nil }
-                ?? Inbound(inputs: inputs, layer: ProxyTranslator.inbound(index, for: proxy, trustDomain: trustDomain))
+                ?? Inbound(
+                    inputs: inputs,
+                    layer: tables.intern(
+                        ProxyTranslator.inbound(index, for: proxy, trustDomain: trustDomain), generation: generation))
         }
         state.withLock { state in
             guard state.generation == generation else { return }
-            if outbound == nil { state.outbound[proxyClass] = outboundLayer }
+            if outbound == nil {
+                state.outbound[proxyClass] = outboundLayer
+                state.earlierOutbound[proxyClass] = nil
+            }
             if inbound == nil {
                 state.inbound[workload] = inboundLayer
                 state.earlierInbound[workload] = nil
             }
         }
         return (inboundLayer.layer, outboundLayer)
+    }
+
+    /// The class's outbound layer: its previous one with new endpoints after a change that moved
+    /// only endpoints, else a full translation.
+    private func translateOutbound(
+        _ index: MeshIndex, generation: Int, for proxy: Proxy, of proxyClass: ProxyClass, trustDomain: String?
+    ) -> Snapshot {
+        let (change, earlier) = state.withLock { state in
+            state.generation == generation ? (state.endpointChange, state.earlierOutbound[proxyClass]) : (nil, nil)
+        }
+        if let change, let earlier, let updated = ProxyTranslator.outbound(earlier, updating: change, index: index, for: proxy) {
+            state.withLock { if $0.generation == generation { $0.endpointUpdates += 1 } }
+            return updated
+        }
+        return ProxyTranslator.outbound(index, for: proxy, trustDomain: trustDomain)
     }
 
     /// Drops the inbound layers of workloads no connected group has (proxies come and go
@@ -113,7 +144,7 @@ final class TranslationLayers: Sendable {
     }
 
     /// How many classes and workloads have been translated for the current configuration.
-    var counts: (classes: Int, workloads: Int) {
-        state.withLock { ($0.outbound.count, $0.inbound.count) }
+    var counts: (classes: Int, workloads: Int, endpointUpdates: Int) {
+        state.withLock { ($0.outbound.count, $0.inbound.count, $0.endpointUpdates) }
     }
 }

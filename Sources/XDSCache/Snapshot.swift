@@ -16,6 +16,34 @@ public struct Snapshot: Sendable, Equatable {
         layers = snapshots.flatMap(\.layers)
     }
 
+    /// A one-layer snapshot with `resources` in place of those of the same type and name; the
+    /// tables of other types stay the same objects. Nil for a snapshot of several layers, or
+    /// when a resource has no counterpart to replace (nothing is added).
+    public func replacing(_ resources: [XDSResource]) -> Snapshot? {
+        guard layers.count <= 1 else { return nil }
+        guard let layer = layers.first else { return resources.isEmpty ? self : nil }
+        var byType = layer.byType
+        for (type, replacements) in Dictionary(grouping: resources, by: \.type) {
+            guard let table = byType[type] else { return nil }
+            var byName = table.byName
+            for resource in replacements {
+                guard byName[resource.name] != nil else { return nil }
+                byName[resource.name] = resource
+            }
+            byType[type] = ResourceTable(byName)
+        }
+        var replaced = self
+        replaced.layers = [SnapshotLayer(byType: byType)]
+        return replaced
+    }
+
+    /// This snapshot with each table replaced by the pool's table of the same contents, if any.
+    func interning(_ intern: (ResourceTable) -> ResourceTable) -> Snapshot {
+        var interned = self
+        interned.layers = layers.map { $0.interning(intern) }
+        return interned
+    }
+
     /// The resources of one type, by name.
     public func resources(_ type: ResourceType) -> [String: XDSResource] {
         switch layers.count {
@@ -71,13 +99,21 @@ final class SnapshotLayer: Sendable {
     /// The tables' digests, by type: equal digests, equal content.
     let digest: [UInt64]
 
-    init(_ resources: [XDSResource]) {
+    convenience init(_ resources: [XDSResource]) {
         var byName: [ResourceType: [String: XDSResource]] = [:]
         for resource in resources {
             byName[resource.type, default: [:]][resource.name] = resource
         }
-        let byType = byName.mapValues(ResourceTable.init)
+        self.init(byType: byName.mapValues(ResourceTable.init))
+    }
+
+    init(byType: [ResourceType: ResourceTable]) {
         self.byType = byType
         digest = ResourceType.allCases.map { byType[$0]?.digest ?? 0 }
+    }
+
+    func interning(_ intern: (ResourceTable) -> ResourceTable) -> SnapshotLayer {
+        let interned = byType.mapValues(intern)
+        return interned.allSatisfy({ byType[$0.key] === $0.value }) ? self : SnapshotLayer(byType: interned)
     }
 }

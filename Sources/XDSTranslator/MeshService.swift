@@ -21,7 +21,7 @@ struct MeshService: Sendable {
 }
 
 /// One workload instance behind a service.
-struct MeshEndpoint: Sendable {
+struct MeshEndpoint: Sendable, Equatable {
     var address: String
     var ports: [String: UInt32]
     var labels: [String: String]

@@ -79,6 +79,7 @@ import XDSTranslator
 
         let twoPorts = "[{number: 80, name: http, protocol: HTTP}, {number: 90, name: tcp, protocol: TCP}]"
         controller.apply(ConfigLoader.load(Self.mesh(ports: twoPorts, extra: routed)).config)
+        #expect(controller.translatedLayers.endpointUpdates == 0, "a new port is translated")
         #expect(try inboundListener("10.0.0.1").version != before[0].version, "the workload serves a new port")
         #expect(try inboundListener("10.0.0.9") === before[1], "another workload's ports did not change")
 
@@ -92,5 +93,49 @@ import XDSTranslator
         controller.apply(ConfigLoader.load(Self.mesh(ports: twoPorts, extra: routed + "\n" + strict)).config)
         #expect(try inboundListener("10.0.0.9") !== before[1], "a PeerAuthentication shapes every inbound layer")
         _ = subscriptions
+    }
+
+    @Test("tables that did not change, or that another class has too, are one object")
+    func unchangedTablesAreShared() throws {
+        let controller = MeshController(certificates: nil, logger: quietLogger)
+        controller.apply(ConfigLoader.load(Self.mesh()).config)
+        let subscription = try controller.subscribe(
+            node: sidecarNode(ip: "10.0.0.9", workload: "client", metadata: [:]), grant: nil, trustClaims: false)
+        let group = try #require(controller.connectedGroups.first)
+        let clusters = try #require(controller.snapshot(for: group)?.resources(.cluster))
+        let routes = try #require(controller.snapshot(for: group)?.resources(.route))
+
+        let routed = """
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: a}
+            spec:
+              hosts: [a.mesh.test]
+              http: [{timeout: 3s, route: [{destination: {host: a.mesh.test}}]}]
+            """
+        controller.apply(ConfigLoader.load(Self.mesh(extra: routed)).config)
+        let after = try #require(controller.snapshot(for: group))
+        #expect(after.resources(.cluster).allSatisfy { clusters[$0.key] === $0.value }, "clusters are the same objects")
+        #expect(after.resources(.route).contains { routes[$0.key]?.version != $0.value.version }, "routes changed")
+
+        let moved = Self.mesh(extra: routed).map { file in
+            ConfigFile(path: file.path, contents: file.contents.replacingOccurrences(of: "10.0.0.1}", with: "10.0.0.2}"))
+        }
+        controller.apply(ConfigLoader.load(moved).config)
+        #expect(controller.translatedLayers.endpointUpdates == 1, "an endpoint move updates the class, no translation")
+        let moving = try #require(controller.snapshot(for: group))
+        #expect(moving.resources(.cluster).allSatisfy { clusters[$0.key] === $0.value })
+        #expect(moving.resources(.endpoint).contains { after.resource(.endpoint, named: $0.key)?.version != $0.value.version })
+
+        let elsewhere = try controller.subscribe(
+            node: sidecarNode(ip: "10.0.0.8", workload: "client", namespace: "other", metadata: [:]), grant: nil,
+            trustClaims: false)
+        let other = try #require(controller.connectedGroups.first { $0.namespace == "other" })
+        #expect(controller.translatedLayers.classes == 2)
+        #expect(
+            controller.snapshot(for: other)?.resources(.endpoint).allSatisfy { moving.resource(.endpoint, named: $0.key) === $0.value }
+                == true, "another class with the same endpoints holds the same table")
+        _ = (subscription, elsewhere)
     }
 }

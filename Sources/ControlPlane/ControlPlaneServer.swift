@@ -27,6 +27,8 @@ public struct ControlPlaneServer: Sendable {
         public var debounceAfter: Duration = .milliseconds(100)
         /// ...but never longer than this after the first change of a burst.
         public var debounceMax: Duration = .seconds(1)
+        /// A stream whose proxy reads nothing for this long is closed (nil: never).
+        public var streamIdleTimeout: Duration? = .seconds(60)
 
         public init(
             configDirectory: String, dataDirectory: String, xdsAddress: HostPort,
@@ -80,7 +82,7 @@ public struct ControlPlaneServer: Sendable {
             services: [
                 AggregatedDiscoveryService(
                     source: PlaintextSource(controller: controller, trustClaimedIdentities: options.insecureDevIdentities),
-                    closer: closer, logger: logger)
+                    closer: closer, streamIdleTimeout: options.streamIdleTimeout, logger: logger)
             ])
         let serving: ServingCertificate
         let secureTransport: HTTP2ServerTransport.Posix.TransportSecurity
@@ -99,7 +101,7 @@ public struct ControlPlaneServer: Sendable {
                 AggregatedDiscoveryService(
                     source: AuthenticatedSource(
                         controller: controller, tokens: TokenStore(dataDirectory: options.dataDirectory), logger: logger),
-                    closer: closer, logger: logger)
+                    closer: closer, streamIdleTimeout: options.streamIdleTimeout, logger: logger)
             ])
         let signals = ShutdownSignals {
             plaintext.beginGracefulShutdown()

@@ -22,6 +22,7 @@ struct ADSStream<Messages: DiscoveryMessages> {
     let source: any ProxySnapshotSource
     let metadata: Metadata
     let closer: StreamCloser
+    let writeDeadline: WriteDeadline
     var logger: Logger
 
     func run(requests: RPCAsyncSequence<Request, any Error>, writer: RPCWriter<Response>) async throws {
@@ -99,7 +100,13 @@ struct ADSStream<Messages: DiscoveryMessages> {
                         "version": "\(response.version)", "nonce": "\(response.nonce)",
                         "resources": "\(response.resources)",
                     ])
-                try await writer.write(response.message)
+                let message = response.message
+                do {
+                    try await writeDeadline.write { try await writer.write(message) }
+                } catch let error as RPCError where error.code == .unavailable {
+                    logger.warning("\(error.message)")
+                    throw error
+                }
             case .acknowledged(let type, let version, let nonce):
                 logger.info("ACK \(type.shortName)", metadata: ["version": "\(version)", "nonce": "\(nonce)"])
             case .rejected(let type, let version, let nonce, let message):

@@ -9,11 +9,16 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
     private let source: any ProxySnapshotSource
     private let logger: Logger
     private let closer: StreamCloser
+    private let streamIdleTimeout: Duration?
 
-    /// `closer` ends this service's open streams at shutdown.
-    public init(source: any ProxySnapshotSource, closer: StreamCloser, logger: Logger) {
+    /// `closer` ends this service's open streams at shutdown. `streamIdleTimeout`: a stream
+    /// whose proxy reads nothing for this long is closed (nil: never).
+    public init(
+        source: any ProxySnapshotSource, closer: StreamCloser, streamIdleTimeout: Duration? = nil, logger: Logger
+    ) {
         self.source = source
         self.closer = closer
+        self.streamIdleTimeout = streamIdleTimeout
         self.logger = logger
     }
 
@@ -37,7 +42,9 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
     ) -> StreamingServerResponse<Messages.Response> {
         var logger = self.logger
         logger[metadataKey: "peer"] = "\(context.remotePeer)"
-        let stream = ADSStream<Messages>(source: source, metadata: request.metadata, closer: closer, logger: logger)
+        let stream = ADSStream<Messages>(
+            source: source, metadata: request.metadata, closer: closer,
+            writeDeadline: WriteDeadline(timeout: streamIdleTimeout), logger: logger)
         return StreamingServerResponse { writer in
             try await stream.run(requests: request.messages, writer: writer)
             return [:]

@@ -44,6 +44,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("debounce-max"), help: "The longest a burst of config changes can delay the first of them (Go duration).")
     var debounceMax: String = "1s"
 
+    @Option(name: .customLong("stream-idle-timeout"), help: "Close a proxy's stream when it reads nothing for this long, so a stuck proxy holds nothing (Go duration; 0 never closes).")
+    var streamIdleTimeout: String = "60s"
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -51,6 +54,7 @@ struct Serve: AsyncParsableCommand {
         _ = try parseAddress(xdsAddress, flag: "--xds-address")
         _ = try parseAddress(secureXDSAddress, flag: "--secure-xds-address")
         _ = try parseDuration(workloadCertTTL, flag: "--workload-cert-ttl")
+        _ = try idleTimeout()
         let after = try parseShortDuration(debounceAfter, flag: "--debounce-after")
         guard after <= (try parseShortDuration(debounceMax, flag: "--debounce-max")) else {
             throw ValidationError("--debounce-after (\(debounceAfter)) must not be longer than --debounce-max (\(debounceMax))")
@@ -59,6 +63,11 @@ struct Serve: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
+    }
+
+    /// `--stream-idle-timeout`, nil for `0`.
+    private func idleTimeout() throws -> Duration? {
+        ["0", "0s"].contains(streamIdleTimeout) ? nil : try parseShortDuration(streamIdleTimeout, flag: "--stream-idle-timeout")
     }
 
     func run() async throws {
@@ -75,6 +84,7 @@ struct Serve: AsyncParsableCommand {
             allowEmptyConfig: allowEmptyConfig)
         options.debounceAfter = try parseShortDuration(debounceAfter, flag: "--debounce-after")
         options.debounceMax = try parseShortDuration(debounceMax, flag: "--debounce-max")
+        options.streamIdleTimeout = try idleTimeout()
         do {
             try await ControlPlaneServer(options: options, logger: logger).run()
         } catch let error as ControlPlaneError {

@@ -94,11 +94,12 @@ class Server:
 
 
 def loadgen(trellis: Path, server: Server, work: Path, proxies: int, change_file: Path, change_to: Path,
-            delta: bool) -> dict:
+            delta: bool, baseline: bool = False) -> dict:
     result = subprocess.run(
         [str(trellis), "loadgen", "--xds-address", f"127.0.0.1:{server.port}", "--config-dir", str(work / "config"),
          "--proxies", str(proxies), "--change-file", str(change_file), "--change-to", str(change_to),
-         "--server-pid", str(server.process.pid), "--timeout", "600s"] + (["--delta"] if delta else []),
+         "--server-pid", str(server.process.pid), "--timeout", "600s"] + (["--delta"] if delta else [])
+        + (["--raw-tcp-baseline"] if baseline else []),
         capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"trellis loadgen failed ({result.returncode}):\n{result.stderr}\n{result.stdout}")
@@ -134,7 +135,7 @@ def main() -> None:
                 route, endpoint = 2 * offset, 2 * offset + 1
                 runs[flavour] = {
                     name: loadgen(args.trellis, server, work, args.proxies, config / f"svc-{n}.yaml",
-                                  work / f"svc-{n}-changed.yaml", flavour == "delta")
+                                  work / f"svc-{n}-changed.yaml", flavour == "delta", baseline=name == "virtualService")
                     for name, n in (("virtualService", route), ("endpoint", endpoint))
                 }
         finally:
@@ -151,6 +152,11 @@ def main() -> None:
 
     row("initial sync of all proxies",
         lambda r: f"{r['virtualService']['report'].get('initialSyncSeconds', float('nan')):.2f} s")
+    def ratio(r):
+        initial = r["virtualService"]["report"].get("initialSyncSeconds")
+        raw = (r["virtualService"].get("rawTCPBaseline") or {}).get("seconds")
+        return f"{initial / raw:.0f}× ({raw * 1000:.0f} ms raw TCP)" if initial and raw else "–"
+    row("initial sync ÷ a bare SwiftNIO server writing the same bytes", ratio)
     row("bytes per proxy, initial", lambda r: f"{r['virtualService']['report']['initialBytesPerStream'] / 1024:.0f} KiB")
     for name, key in (("one VirtualService change", "virtualService"), ("one endpoint added", "endpoint")):
         def change_cell(r, key=key):

@@ -32,6 +32,9 @@ struct LoadGen: AsyncParsableCommand {
     @Flag(help: "Incremental (delta) ADS streams instead of state of the world.")
     var delta = false
 
+    @Flag(name: .customLong("raw-tcp-baseline"), help: "Also time a bare SwiftNIO server writing the initial sync's bytes to as many connections (the practical limit).")
+    var rawTCPBaseline = false
+
     @Option(name: .customLong("change-file"), help: "A file in the config dir to replace once all are in sync.")
     var changeFile: String?
 
@@ -84,7 +87,13 @@ struct LoadGen: AsyncParsableCommand {
             timeout: .seconds(try parseDuration(timeout, flag: "--timeout")), change: change,
             settle: .milliseconds(Int(try parseDuration(settle, flag: "--settle") * 1000)))
         let after = serverPID.flatMap(ProcessUsage.of(pid:))
-        let output = Output(report: report, serverBefore: before, serverAfter: after)
+        var output = Output(report: report, serverBefore: before, serverAfter: after)
+        if rawTCPBaseline {
+            let bytes = Int(report.initialBytesPerStream.rounded())
+            output.rawTCPBaseline = RawTCPBaselineResult(
+                connections: proxies, bytesPerConnection: bytes,
+                seconds: try await RawTCPBaseline.measure(connections: proxies, bytes: bytes))
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         print(String(decoding: try encoder.encode(output), as: UTF8.self))
@@ -95,5 +104,12 @@ struct LoadGen: AsyncParsableCommand {
         var report: LoadReport
         var serverBefore: ProcessUsage?
         var serverAfter: ProcessUsage?
+        var rawTCPBaseline: RawTCPBaselineResult?
+    }
+
+    struct RawTCPBaselineResult: Encodable {
+        var connections: Int
+        var bytesPerConnection: Int
+        var seconds: Double
     }
 }

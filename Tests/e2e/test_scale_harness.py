@@ -32,6 +32,9 @@ def check_flavour(flavour, runs):
         assert change["affectedStreams"] == 100, (name, change)
         assert change["bytesPerAffectedStream"] > 0, (name, change)
         assert run["serverAfter"]["rssMegabytes"] > 0, run
+    baseline = runs["virtualService"]["rawTCPBaseline"]
+    assert baseline["connections"] == 100 and baseline["bytesPerConnection"] > 0, baseline
+    assert baseline["seconds"] > 0, baseline
     # An endpoint change sends endpoints only: far less than a route change.
     assert (runs["endpoint"]["report"]["change"]["bytesPerAffectedStream"]
             < runs["virtualService"]["report"]["change"]["bytesPerAffectedStream"])

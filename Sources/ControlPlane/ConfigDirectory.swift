@@ -3,8 +3,9 @@ public import MeshAPI
 
 /// The `--config-dir` of `trellis serve`: every `*.yaml` / `*.yml` file below it, read as one
 /// set of Istio resources, through the same code as `trellis validate`. Watched by polling,
-/// which works on every filesystem and editor (atomic renames included); a poll reads only
-/// files whose size, modification time or inode changed.
+/// which works on every filesystem and editor (atomic renames included), woken early by
+/// inotify (`DirectoryEvents`); a poll reads only files whose size, modification time or inode
+/// changed.
 public struct ConfigDirectory: Sendable {
     public let path: String
 

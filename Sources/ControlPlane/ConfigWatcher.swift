@@ -1,7 +1,8 @@
 import Logging
 import MeshAPI
 
-/// Loads the config dir, validates it, and applies what is valid; then polls for edits. Nothing
+/// Loads the config dir, validates it, and applies what is valid; then polls for edits (woken
+/// at once by inotify where there is one, so an edit need not wait for the poll). Nothing
 /// served disappears by accident:
 /// - an invalid document is reported (log and `DATA_DIR/config-status.json`) and skipped; the
 ///   resource it would have replaced keeps serving its last good version;
@@ -19,6 +20,8 @@ struct ConfigWatcher: Sendable {
     /// `--allow-empty-config`: an empty directory is applied like any other edit.
     var allowEmpty = false
     var pollInterval: Duration = .milliseconds(250)
+    /// With inotify waking the watcher on every change, polling is only the safety net.
+    var eventPollInterval: Duration = .seconds(2)
     /// `--debounce-after`: how long the directory must be quiet before a change is applied.
     var debounceAfter: Duration = .milliseconds(100)
     /// `--debounce-max`: the longest a burst of changes can delay the first of them.
@@ -61,9 +64,22 @@ struct ConfigWatcher: Sendable {
         var debounce = Debounce(
             after: debounceAfter, max: debounceMax, seen: progress.lastScan.map { Observation(.success($0)) })
         let clock = ContinuousClock()
+        let events = DirectoryEvents()
+        defer { events?.stop() }
+        var changed = true
         while !Task.isCancelled {
             let interval = debounce.isPending ? min(pollInterval, debounceAfter) : pollInterval
-            try? await Task.sleep(for: interval)  // cancellation ends the loop just below
+            if let events, !debounce.isPending {
+                // A change may have added directories (an idle tree is not walked again); one
+                // watched only now is scanned at once, not waited on.
+                if changed && events.watch(tree: directory.path) {
+                    changed = true
+                } else {
+                    changed = await events.wait(atMost: max(interval, eventPollInterval))
+                }
+            } else {
+                try? await Task.sleep(for: interval)  // cancellation ends the loop just below
+            }
             let scan: Result<DirectoryScan, ControlPlaneError>
             do {
                 scan = .success(try directory.read(previous: progress.lastScan))

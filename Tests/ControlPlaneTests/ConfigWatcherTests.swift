@@ -187,4 +187,38 @@ import Testing
         }
         #expect(applied == [Self.observation("7")], "the first change at 50ms is due at 350ms")
     }
+
+    @Test("where inotify works, an edit (also in a new subdirectory) is applied without waiting for a poll")
+    func eventsWakeTheWatcher() async throws {
+        #if os(Linux)
+        let setup = try ConfigWatcherTests.Setup()
+        defer { setup.remove() }
+        try setup.config.write("a.yaml", ConfigWatcherTests.serviceEntry("a"))
+        var watcher = setup.watcher
+        // Polls so rare that only an inotify wake-up can see the edits within the test.
+        watcher.pollInterval = Duration.seconds(3600)
+        watcher.eventPollInterval = Duration.seconds(3600)
+        let initial = try watcher.loadInitial(previouslyServed: 0)
+        let watching = Task { [watcher] in await watcher.watch(from: initial) }
+        defer { watching.cancel() }
+
+        func eventually(_ expected: [String]) async throws {
+            // Generous: tests running beside this one can hold the cooperative threads for seconds.
+            let deadline = ContinuousClock.now + .seconds(60)
+            while setup.served != expected, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(setup.served == expected)
+        }
+        try await eventually(["a"])
+        try setup.config.write("b.yaml", ConfigWatcherTests.serviceEntry("b"))
+        try await eventually(["a", "b"])
+        // A directory moved in whole, files and all: its arrival alone wakes the watcher.
+        let staging = try TemporaryDirectory()
+        defer { staging.remove() }
+        try staging.write("c.yaml", ConfigWatcherTests.serviceEntry("c"))
+        try FileManager.default.moveItem(atPath: staging.path, toPath: setup.config.file("team"))
+        try await eventually(["a", "b", "c"])
+        try setup.config.write("team/d.yaml", ConfigWatcherTests.serviceEntry("d"))
+        try await eventually(["a", "b", "c", "d"])
+        #endif
+    }
 }

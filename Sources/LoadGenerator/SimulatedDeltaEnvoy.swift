@@ -23,9 +23,9 @@ public struct SimulatedDeltaEnvoy: SimulatedProxy {
     }
 
     public var isSynced: Bool {
-        guard received.isSuperset(of: [.cluster, .listener]) else { return false }
-        if !(subscribed[.endpoint] ?? []).isEmpty && !received.contains(.endpoint) { return false }
-        return (subscribed[.route] ?? []).isEmpty || received.contains(.route)
+        Self.isSynced(
+            received: received, asksEndpoints: !(subscribed[.endpoint] ?? []).isEmpty,
+            asksRoutes: !(subscribed[.route] ?? []).isEmpty)
     }
 
     public mutating func start() -> [Request] {

@@ -24,9 +24,8 @@ public struct SimulatedEnvoy: SimulatedProxy {
 
     /// Every type has had a response (RDS only when the listeners name route configurations).
     public var isSynced: Bool {
-        guard received.isSuperset(of: [.cluster, .listener]) else { return false }
-        if !(names[.endpoint] ?? []).isEmpty && !received.contains(.endpoint) { return false }
-        return (names[.route] ?? []).isEmpty || received.contains(.route)
+        Self.isSynced(
+            received: received, asksEndpoints: !(names[.endpoint] ?? []).isEmpty, asksRoutes: !(names[.route] ?? []).isEmpty)
     }
 
     /// The first request of the stream.
@@ -92,6 +91,15 @@ public struct SimulatedEnvoy: SimulatedProxy {
         request.resourceNames = names
         request.responseNonce = lastNonce[type] ?? ""
         return request
+    }
+}
+
+extension SimulatedProxy {
+    /// Envoy's readiness: CDS and LDS answered, EDS once it asks for endpoints, RDS once its
+    /// listeners name route configurations.
+    static func isSynced(received: Set<ResourceType>, asksEndpoints: Bool, asksRoutes: Bool) -> Bool {
+        received.isSuperset(of: [.cluster, .listener]) && (!asksEndpoints || received.contains(.endpoint))
+            && (!asksRoutes || received.contains(.route))
     }
 }
 

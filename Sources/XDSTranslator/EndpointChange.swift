@@ -39,16 +39,12 @@ extension ProxyTranslator {
         var resources = ResourceSet()
         for service in index.registry.services where change.services.contains(service.key) {
             let rule = context.destinationRule(for: service.hostname, serviceNamespace: service.namespace)?.spec
-            let subsets: [Subset?] = [nil] + (rule?.subsets ?? []).map { Optional($0) }
-            for port in service.ports {
-                for subset in subsets {
-                    let name = ClusterName.outbound(service.hostname, port: port.number, subset: subset?.name ?? "")
-                    // Only the assignments the class has: the service may be out of its scope.
-                    guard outbound.resource(.endpoint, named: name) != nil else { continue }
-                    let assignment = ClusterLoadAssignments.assignment(
-                        name: name, service: service, port: port, subsetLabels: subset?.labels ?? [:])
-                    resources.add(.endpoint, name, assignment)
-                }
+            // Only the assignments the class has: the service may be out of its scope.
+            for (name, port, subset) in OutboundClusters.clusters(of: service, rule: rule)
+            where outbound.resource(.endpoint, named: name) != nil {
+                let assignment = ClusterLoadAssignments.assignment(
+                    name: name, service: service, port: port, subsetLabels: subset?.labels ?? [:])
+                resources.add(.endpoint, name, assignment)
             }
         }
         return outbound.replacing(resources.resources)

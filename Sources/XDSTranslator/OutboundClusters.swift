@@ -13,25 +13,31 @@ enum OutboundClusters {
     /// one per DestinationRule subset, each with the rule's traffic policy.
     static func add(_ service: MeshService, context: TranslationContext, to resources: inout ResourceSet) {
         let rule = context.destinationRule(for: service.hostname, serviceNamespace: service.namespace)?.spec
+        for (name, port, subset) in clusters(of: service, rule: rule) {
+            var cluster = self.cluster(name: name, service: service, port: port, subsetLabels: subset?.labels ?? [:])
+            let policy = context.trafficPolicy(rule, subset: subset?.name, port: port.number)
+            ClusterTrafficPolicy.apply(
+                policy, to: &cluster, http2: port.protocol.isHTTP2,
+                serviceSubjectAltNames: subjectAltNames(of: service, trustDomain: context.trustDomain))
+            if let trustDomain = context.trustDomain {
+                applyMeshTLS(policy.tls, service: service, port: port, subset: subset?.name ?? "",
+                             trustDomain: trustDomain, to: &cluster)
+            }
+            resources.add(.cluster, name, cluster)
+            if cluster.type == .eds {
+                let assignment = ClusterLoadAssignments.assignment(
+                    name: name, service: service, port: port, subsetLabels: subset?.labels ?? [:])
+                resources.add(.endpoint, name, assignment)
+            }
+        }
+    }
+
+    /// The outbound clusters of a service: each port, whole and per subset of its DestinationRule.
+    static func clusters(of service: MeshService, rule: DestinationRule?) -> [(name: String, port: ServicePort, subset: Subset?)] {
         let subsets: [Subset?] = [nil] + (rule?.subsets ?? []).map { Optional($0) }
-        for port in service.ports {
-            for subset in subsets {
-                let name = ClusterName.outbound(service.hostname, port: port.number, subset: subset?.name ?? "")
-                var cluster = self.cluster(name: name, service: service, port: port, subsetLabels: subset?.labels ?? [:])
-                let policy = context.trafficPolicy(rule, subset: subset?.name, port: port.number)
-                ClusterTrafficPolicy.apply(
-                    policy, to: &cluster, http2: port.protocol.isHTTP2,
-                    serviceSubjectAltNames: subjectAltNames(of: service, trustDomain: context.trustDomain))
-                if let trustDomain = context.trustDomain {
-                    applyMeshTLS(policy.tls, service: service, port: port, subset: subset?.name ?? "",
-                                 trustDomain: trustDomain, to: &cluster)
-                }
-                resources.add(.cluster, name, cluster)
-                if cluster.type == .eds {
-                    let assignment = ClusterLoadAssignments.assignment(
-                        name: name, service: service, port: port, subsetLabels: subset?.labels ?? [:])
-                    resources.add(.endpoint, name, assignment)
-                }
+        return service.ports.flatMap { port in
+            subsets.map { subset in
+                (ClusterName.outbound(service.hostname, port: port.number, subset: subset?.name ?? ""), port, subset)
             }
         }
     }

@@ -50,6 +50,17 @@ import XDSTranslator
         ]
     }
 
+    /// A VirtualService for `a`, appended to `mesh(extra:)`.
+    static let routed = """
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: a}
+        spec:
+          hosts: [a.mesh.test]
+          http: [{timeout: 3s, route: [{destination: {host: a.mesh.test}}]}]
+        """
+
     @Test("a workload's inbound layer is reused by a new configuration that leaves its ports and the inbound policies alone")
     func inboundCarriesOver() throws {
         let controller = MeshController(certificates: nil, logger: quietLogger)
@@ -64,21 +75,12 @@ import XDSTranslator
         }
         let before = try ["10.0.0.1", "10.0.0.9"].map(inboundListener)
 
-        let routed = """
-            ---
-            apiVersion: networking.istio.io/v1
-            kind: VirtualService
-            metadata: {name: a}
-            spec:
-              hosts: [a.mesh.test]
-              http: [{timeout: 3s, route: [{destination: {host: a.mesh.test}}]}]
-            """
-        controller.apply(ConfigLoader.load(Self.mesh(extra: routed)).config)
+        controller.apply(ConfigLoader.load(Self.mesh(extra: Self.routed)).config)
         #expect(try inboundListener("10.0.0.1") === before[0], "a VirtualService does not shape inbound")
         #expect(try inboundListener("10.0.0.9") === before[1])
 
         let twoPorts = "[{number: 80, name: http, protocol: HTTP}, {number: 90, name: tcp, protocol: TCP}]"
-        controller.apply(ConfigLoader.load(Self.mesh(ports: twoPorts, extra: routed)).config)
+        controller.apply(ConfigLoader.load(Self.mesh(ports: twoPorts, extra: Self.routed)).config)
         #expect(controller.translatedLayers.endpointUpdates == 0, "a new port is translated")
         #expect(try inboundListener("10.0.0.1").version != before[0].version, "the workload serves a new port")
         #expect(try inboundListener("10.0.0.9") === before[1], "another workload's ports did not change")
@@ -90,7 +92,7 @@ import XDSTranslator
             metadata: {name: default, namespace: istio-system}
             spec: {mtls: {mode: STRICT}}
             """
-        controller.apply(ConfigLoader.load(Self.mesh(ports: twoPorts, extra: routed + "\n" + strict)).config)
+        controller.apply(ConfigLoader.load(Self.mesh(ports: twoPorts, extra: Self.routed + "\n" + strict)).config)
         #expect(try inboundListener("10.0.0.9") !== before[1], "a PeerAuthentication shapes every inbound layer")
         _ = subscriptions
     }
@@ -105,21 +107,12 @@ import XDSTranslator
         let clusters = try #require(controller.snapshot(for: group)?.resources(.cluster))
         let routes = try #require(controller.snapshot(for: group)?.resources(.route))
 
-        let routed = """
-            ---
-            apiVersion: networking.istio.io/v1
-            kind: VirtualService
-            metadata: {name: a}
-            spec:
-              hosts: [a.mesh.test]
-              http: [{timeout: 3s, route: [{destination: {host: a.mesh.test}}]}]
-            """
-        controller.apply(ConfigLoader.load(Self.mesh(extra: routed)).config)
+        controller.apply(ConfigLoader.load(Self.mesh(extra: Self.routed)).config)
         let after = try #require(controller.snapshot(for: group))
         #expect(after.resources(.cluster).allSatisfy { clusters[$0.key] === $0.value }, "clusters are the same objects")
         #expect(after.resources(.route).contains { routes[$0.key]?.version != $0.value.version }, "routes changed")
 
-        let moved = Self.mesh(extra: routed).map { file in
+        let moved = Self.mesh(extra: Self.routed).map { file in
             ConfigFile(path: file.path, contents: file.contents.replacingOccurrences(of: "10.0.0.1}", with: "10.0.0.2}"))
         }
         controller.apply(ConfigLoader.load(moved).config)

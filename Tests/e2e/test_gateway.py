@@ -273,3 +273,91 @@ def test_translate_and_bootstrap_work_for_gateway_node_ids(tmp_path, trellis_bin
     assert result.returncode == 0, result.stderr
     text = bootstrap.read_text()
     assert node in text and "ingressgateway" in text
+
+
+# --- live certificate replacement, bad Secrets -------------------------------------------------
+
+
+def _two_server_config(gw: GatewayMesh, port: int, secret_a: dict, secret_b: dict) -> List[dict]:
+    return [
+        gw.web_service(), secret_a, secret_b,
+        gateway("public", [
+            server(port, "https-a", "HTTPS", ["a.example.test"], gw.ip, {"mode": "SIMPLE", "credentialName": "cert-a"}),
+            server(port, "https-b", "HTTPS", ["b.example.test"], gw.ip, {"mode": "SIMPLE", "credentialName": "cert-b"}),
+        ]),
+        bound_virtual_service("web", ["a.example.test", "b.example.test"], [GATEWAY], http=web_routes()),
+    ]
+
+
+def test_a_certificate_replaced_live_reaches_new_handshakes_without_a_failed_request(gw: GatewayMesh):
+    first = gw.certs.server("a-1", "a.example.test")
+    cert_b = gw.certs.server("b", "b.example.test")
+    port = gw.port()
+    gw.mesh.write("gateway.yaml", *_two_server_config(gw, port, tls_secret("cert-a", first), tls_secret("cert-b", cert_b)))
+    envoy = gw.start_gateway().wait_ready()
+    call = lambda: https_get(gw.address(port), "a.example.test", gw.certs.server_ca, "/live")  # noqa: E731
+    before = envoy.wait_for(lambda: _status(call(), 200), what="HTTPS with the first certificate")
+    serials = set()
+
+    def send():
+        response = call()
+        serials.add(response.serial)
+        return response
+
+    second = gw.certs.server("a-2", "a.example.test")
+    with BackgroundTraffic(send, name="certificate-replacement") as traffic:
+        traffic.wait_for_requests(20)
+        gw.mesh.write("gateway.yaml", *_two_server_config(gw, port, tls_secret("cert-a", second), tls_secret("cert-b", cert_b)))
+        envoy.wait_for(lambda: _presents(call(), "a-2"), what="the replaced certificate on new handshakes")
+        traffic.wait_for_requests(20)
+        outcomes = traffic.stop()
+    failures = [o for o in outcomes if o.status != 200]
+    assert not failures, f"{len(failures)} of {len(outcomes)} requests failed: {failures[:5]}"
+    assert before.serial in serials and len(serials) == 2, serials
+    # The gateway itself was not restarted: one stream from start to end.
+    connects = [line for line in gw.trellis.logs().splitlines() if "proxy connected" in line and envoy.node_id in line]
+    assert len(connects) == 1, connects
+
+
+def test_a_bad_secret_is_rejected_and_only_its_server_stops_serving_tls(gw: GatewayMesh, trellis_bin):
+    cert_a = gw.certs.server("a", "a.example.test")
+    cert_b = gw.certs.server("b", "b.example.test")
+    unrelated_key = gw.certs.server("unrelated", "x.example.test")
+    port = gw.port()
+    # cert-b's key is another certificate's: the Secret is rejected, its server has no chain.
+    bad_b = tls_secret("cert-b", cert_b, key=gw.certs.directory / "unrelated-key.pem")
+    path = gw.mesh.write("gateway.yaml", *_two_server_config(gw, port, tls_secret("cert-a", cert_a), bad_b))
+    assert unrelated_key.exists()
+
+    validate = run_trellis(["validate", path], binary=trellis_bin)
+    assert validate.returncode == 1, validate.stdout + validate.stderr
+    output = validate.stdout + validate.stderr
+    assert "Secret istio-system/cert-b: data[tls.key]: the private key does not match" in output, output
+    assert "spec.servers[1].tls.credentialName" in output and "Secret istio-system/cert-b is invalid" in output, output
+    assert "PRIVATE KEY" not in output and "BEGIN" not in output
+
+    envoy = gw.start_gateway().wait_ready()
+    good = envoy.wait_for(lambda: _status(https_get(gw.address(port), "a.example.test", gw.certs.server_ca), 200),
+                          what="the good server")
+    refused(lambda: https_get(gw.address(port), "b.example.test", gw.certs.server_ca))
+    status_path = gw.trellis.data_dir / "config-status.json"
+    status = json.loads(status_path.read_text())
+    assert "Secret istio-system/cert-b" in status["rejected"], status
+    assert "PRIVATE KEY" not in status_path.read_text()
+
+    # A bad edit of cert-a keeps its last good version: still served, nothing else changes.
+    gw.mesh.write("gateway.yaml", *_two_server_config(
+        gw, port, tls_secret("cert-a", cert_b, key=cert_a.with_name("a-key.pem")), bad_b))
+    gw.trellis.wait_for_log(r"rejected=2")
+    consistently(lambda: _same_serial(https_get(gw.address(port), "a.example.test", gw.certs.server_ca), good.serial),
+                 duration=1.0, what="cert-a keeps its last good version")
+    status = json.loads(status_path.read_text())
+    assert "Secret istio-system/cert-a" in status["keptLastGood"], status
+
+
+def _presents(response, common_name: str) -> None:
+    assert response.status == 200 and response.common_name == common_name, (response.status, response.common_name)
+
+
+def _same_serial(response, serial: str) -> None:
+    assert response.status == 200 and response.serial == serial, (response.status, response.serial, serial)

@@ -72,6 +72,18 @@ class HTTPSResponse:
     def json(self) -> dict:
         return json.loads(self.body)
 
+    @property
+    def text(self) -> str:
+        return self.body.decode(errors="replace")
+
+    @property
+    def upstream(self) -> Optional[str]:
+        """The `upstream` a harness upstream names in its JSON answer (for BackgroundTraffic)."""
+        try:
+            return self.json().get("upstream")
+        except ValueError:
+            return None
+
 
 def https_get(address: str, sni: str, ca: Path, path: str = "/", client_cert: Optional[Path] = None,
               timeout: float = 5.0, host: Optional[str] = None) -> HTTPSResponse:

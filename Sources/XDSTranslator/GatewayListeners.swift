@@ -23,13 +23,14 @@ enum GatewayListeners {
 
     static func add(context: TranslationContext, to resources: inout ResourceSet) {
         let tls = GatewayTLS(context: context)
+        let bindings = GatewayRoutes.bindings(context: context)
         for (bind, port, servers) in GatewayServers.listeners(for: context.proxy, in: context.config) {
             var chains = ChainSet()
             let statPrefix = "outbound_\(bind)_\(port)"
             let plaintext = servers.filter { $0.handling == .http }
             if !plaintext.isEmpty {
                 let name = GatewayServer.httpRouteName(port: port)
-                addRoutes(name: name, port: port, servers: plaintext, context: context, to: &resources)
+                addRoutes(name: name, port: port, servers: plaintext, bindings: bindings, context: context, to: &resources)
                 chains.add(names: [], httpChain(route: name, statPrefix: statPrefix))
             }
             for server in servers {
@@ -41,12 +42,14 @@ enum GatewayListeners {
                     guard let names,
                         let socket = tls.transportSocket(for: server, alpn: httpsALPN, resources: &resources)
                     else { continue }
-                    addRoutes(name: server.httpsRouteName, port: port, servers: [server], context: context, to: &resources)
+                    addRoutes(
+                        name: server.httpsRouteName, port: port, servers: [server], bindings: bindings, context: context,
+                        to: &resources)
                     var chain = httpChain(route: server.httpsRouteName, statPrefix: statPrefix)
                     chain.transportSocket = socket
                     chains.add(names: names, chain)
                 case .passthrough:
-                    for (names, targets) in GatewayTCPRoutes.passthrough(server, port: port, context: context) {
+                    for (names, targets) in GatewayTCPRoutes.passthrough(server, port: port, bindings: bindings, context: context) {
                         guard let names = chains.unclaimed(names) else { continue }
                         var chain = FilterChain()
                         chain.filters = [TCPRoutes.proxy(statPrefix: targets[0].0, targets)]
@@ -55,7 +58,7 @@ enum GatewayListeners {
                 case .terminatedTLS, .tcp:
                     let names = server.handling == .tcp ? [] : server.serverNames
                     guard let names = chains.unclaimed(names),
-                        let targets = GatewayTCPRoutes.tcp(server, port: port, context: context)
+                        let targets = GatewayTCPRoutes.tcp(server, port: port, bindings: bindings, context: context)
                     else { continue }
                     var chain = FilterChain()
                     if server.handling == .terminatedTLS {
@@ -81,10 +84,11 @@ enum GatewayListeners {
     }
 
     private static func addRoutes(
-        name: String, port: UInt32, servers: [GatewayServer], context: TranslationContext, to resources: inout ResourceSet
+        name: String, port: UInt32, servers: [GatewayServer], bindings: [String: [Resource<VirtualService>]],
+        context: TranslationContext, to resources: inout ResourceSet
     ) {
         guard !resources.contains(.route, name) else { return }
-        let routes = GatewayRoutes.routeConfiguration(name: name, port: port, servers: servers, context: context)
+        let routes = GatewayRoutes.routeConfiguration(name: name, port: port, servers: servers, bindings: bindings, context: context)
         resources.add(.route, name, routes, references: ProxyTranslator.clusters(in: routes))
     }
 

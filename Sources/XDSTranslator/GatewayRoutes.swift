@@ -11,14 +11,17 @@ enum GatewayRoutes {
     typealias RouteConfiguration = Envoy_Config_Route_V3_RouteConfiguration
     typealias VirtualHost = Envoy_Config_Route_V3_VirtualHost
 
-    static func routeConfiguration(name: String, port: UInt32, servers: [GatewayServer], context: TranslationContext) -> RouteConfiguration {
+    static func routeConfiguration(
+        name: String, port: UInt32, servers: [GatewayServer], bindings: [String: [Resource<VirtualService>]],
+        context: TranslationContext
+    ) -> RouteConfiguration {
         var config = RouteConfiguration()
         config.name = name
         config.validateClusters = Google_Protobuf_BoolValue(false)
         var hosts: [VirtualHost] = []
         var positions: [String: Int] = [:]
         for server in servers {
-            for virtualService in boundVirtualServices(server, context: context) where !virtualService.spec.http.isEmpty {
+            for virtualService in bindings[server.gatewayName] ?? [] where !virtualService.spec.http.isEmpty {
                 let domains = domainsFor(virtualService, on: server)
                 guard !domains.isEmpty else { continue }
                 let routes =
@@ -52,13 +55,17 @@ enum GatewayRoutes {
         return config
     }
 
-    /// VirtualServices bound to the server's Gateway (`gateways: [NS/NAME]`, or NAME in their
-    /// own namespace) and exported to the gateway proxy's namespace, in namespace/name order.
-    static func boundVirtualServices(_ server: GatewayServer, context: TranslationContext) -> [Resource<VirtualService>] {
-        context.config.virtualServices.filter { resource in
-            VirtualServiceRoutes.names(.gateway(server.gatewayName), in: resource.spec.gateways, namespace: resource.namespace)
-                && HostNames.isExported(resource.spec.exportTo, from: resource.namespace, to: context.proxy.namespace)
+    /// The VirtualServices bound to each Gateway (`gateways: [NS/NAME]`, or NAME in their own
+    /// namespace) and exported to the gateway proxy's namespace, in namespace/name order; by
+    /// `NAMESPACE/NAME`. Built once per translation: a gateway may have thousands of servers.
+    static func bindings(context: TranslationContext) -> [String: [Resource<VirtualService>]] {
+        var result: [String: [Resource<VirtualService>]] = [:]
+        for resource in context.config.virtualServices
+        where HostNames.isExported(resource.spec.exportTo, from: resource.namespace, to: context.proxy.namespace) {
+            let names = Set(resource.spec.gateways.filter { $0 != "mesh" }.map { GatewayNames.qualified($0, namespace: resource.namespace) })
+            for name in names.sorted() { result[name, default: []].append(resource) }
         }
+        return result
     }
 
     /// The hosts a VirtualService and a server both name; a server host `NS/HOST` takes only

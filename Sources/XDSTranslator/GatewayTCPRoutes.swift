@@ -8,9 +8,11 @@ enum GatewayTCPRoutes {
 
     /// PASSTHROUGH: each `tls` match that applies here, as the SNI names it claims (its
     /// `sniHosts` that the server's hosts cover) and where it sends the connection.
-    static func passthrough(_ server: GatewayServer, port: UInt32, context: TranslationContext) -> [([String], Targets)] {
+    static func passthrough(
+        _ server: GatewayServer, port: UInt32, bindings: [String: [Resource<VirtualService>]], context: TranslationContext
+    ) -> [([String], Targets)] {
         var result: [([String], Targets)] = []
-        for virtualService in GatewayRoutes.boundVirtualServices(server, context: context)
+        for virtualService in bindings[server.gatewayName] ?? []
         where !GatewayRoutes.domainsFor(virtualService, on: server).isEmpty {
             for route in virtualService.spec.tls where !route.route.isEmpty {
                 for match in route.match where applies(port: match.port, gateways: match.gateways, server, virtualService, port) {
@@ -29,8 +31,10 @@ enum GatewayTCPRoutes {
 
     /// TCP (and TLS terminated here): the first bound `tcp` route whose match applies (a route
     /// without matches always does).
-    static func tcp(_ server: GatewayServer, port: UInt32, context: TranslationContext) -> Targets? {
-        for virtualService in GatewayRoutes.boundVirtualServices(server, context: context)
+    static func tcp(
+        _ server: GatewayServer, port: UInt32, bindings: [String: [Resource<VirtualService>]], context: TranslationContext
+    ) -> Targets? {
+        for virtualService in bindings[server.gatewayName] ?? []
         where !GatewayRoutes.domainsFor(virtualService, on: server).isEmpty {
             for route in virtualService.spec.tcp where !route.route.isEmpty {
                 if route.match.isEmpty

@@ -31,8 +31,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import render  # noqa: E402
 
 # Istio's benchmark proxy (pilot/pkg/xds/bench_test.go): a sidecar at 1.1.1.1 in namespace
-# default, labelled istio.io/benchmark=true; every template gives it a service at that IP.
-NODE_ID = "sidecar~1.1.1.1~v0.default~default.svc.cluster.local"
+# default, labelled istio.io/benchmark=true; every template gives it a service at that IP. Configs
+# with Gateways are translated for a gateway (router) with the same address and labels, which
+# their Gateways select, as Istio's benchmark does.
+NODE_IDS = {
+    "sidecar": "sidecar~1.1.1.1~v0.default~default.svc.cluster.local",
+    "router": "router~1.1.1.1~gateway.default~default.svc.cluster.local",
+}
 NODE_METADATA = ["NAMESPACE=default", "LABELS=istio.io/benchmark=true", "INTERCEPTION_MODE=REDIRECT"]
 
 # Issue 8's translation target.
@@ -112,27 +117,29 @@ def count_errors(diagnostics: str) -> Tuple[int, str]:
     return len(errors), (errors[0] if errors else "")
 
 
-def translate_args(trellis: str, config: Path, repeat: int) -> List[str]:
-    args = [trellis, "translate", str(config), "--node-id", NODE_ID, "--repeat", str(repeat)]
+def translate_args(trellis: str, config: Path, repeat: int, kind: str = "sidecar") -> List[str]:
+    args = [trellis, "translate", str(config), "--node-id", NODE_IDS[kind], "--repeat", str(repeat)]
     for item in NODE_METADATA:
         args += ["--metadata", item]
     return args
 
 
-def measure(trellis: str, name: str, services: Optional[int], config: Path, budget: float) -> Row:
+def measure(trellis: str, name: str, services: Optional[int], config: Path, budget: float, kind: str = "sidecar") -> Row:
     row = Row(name, str(services) if services is not None else "fixed")
+    if kind == "router":
+        row.notes.append("for a gateway (router) proxy")
     validations = [run([trellis, "validate", str(config)]) for _ in range(VALIDATE_RUNS)]
     row.validate_ms = f"{min(v.seconds for v in validations) * 1000:.0f}"
     errors, first = count_errors(validations[0].stdout)
     if validations[0].code != 0:
         row.notes.append(f"{errors} validation errors, the valid rest translated (first: {first.split(': ', 1)[-1]})")
 
-    probe = run(translate_args(trellis, config, 2))
+    probe = run(translate_args(trellis, config, 2, kind))
     timing = _TIMING.search(probe.stderr)
     if not timing:
         raise SystemExit(f"bench: {name}: translate printed no timing (exit {probe.code}):\n{probe.stderr[-2000:]}")
     repeat = max(3, min(100, round(budget / max(float(timing.group(2)) / 1000, 1e-6))))
-    final = run(translate_args(trellis, config, repeat))
+    final = run(translate_args(trellis, config, repeat, kind))
     timing = _TIMING.search(final.stderr)
     if not timing or final.code not in (0, 1) or (final.code == 1) != (validations[0].code != 0):
         raise SystemExit(f"bench: {name}: translate exit {final.code}:\n{final.stderr[-2000:]}")
@@ -191,11 +198,12 @@ def main(argv: List[str]) -> int:
                 config = Path(scratch) / f"{template.stem}-{services}.yaml"
                 config.write_text(render.render(text, services if services is not None else 0))
                 print(f"bench: {template.stem} {services or ''}", file=sys.stderr, flush=True)
-                rows.append(measure(args.trellis, template.stem, services, config, args.budget))
+                rows.append(measure(args.trellis, template.stem, services, config, args.budget, render.proxy_kind(text)))
 
     print(f"Date: {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}  ")
     print(f"Machine: {machine()}  ")
-    print(f"Proxy: `--node-id {NODE_ID}` " + " ".join(f"`--metadata {m}`" for m in NODE_METADATA) + "  ")
+    print(f"Proxy: `--node-id {NODE_IDS['sidecar']}` (`{NODE_IDS['router']}` for configs with Gateways) "
+          + " ".join(f"`--metadata {m}`" for m in NODE_METADATA) + "  ")
     print(f"Instances (WorkloadEntries) per service: {render.INSTANCES_PER_SERVICE}, as Istio's benchmark\n")
     print("| config | services | resources in the snapshot | load+validate ms | translate ms per proxy | peak RSS MB | notes |")
     print("|---|---|---|---|---|---|---|")

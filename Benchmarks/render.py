@@ -23,6 +23,13 @@ SIDECAR_KINDS = {
     "security.istio.io": {"PeerAuthentication", "AuthorizationPolicy"},
 }
 
+# What a gateway proxy is served besides: Gateways, and Kubernetes Secrets (its credentials).
+GATEWAY_KINDS = {
+    **SIDECAR_KINDS,
+    "networking.istio.io": SIDECAR_KINDS["networking.istio.io"] | {"Gateway"},
+    "": {"Secret"},
+}
+
 # Istio's benchmark renders this many WorkloadEntries per service (100 services, 1000 instances).
 INSTANCES_PER_SERVICE = 10
 
@@ -144,13 +151,20 @@ def kinds(text: str) -> List[Tuple[str, str]]:
     return found
 
 
+def proxy_kind(text: str) -> str:
+    """Which proxy the config is for, as in Istio's benchmark: `router` (a gateway) when it has
+    Gateways, else `sidecar`."""
+    return "router" if ("networking.istio.io", "Gateway") in ((v.split("/")[0], k) for v, k in kinds(text)) else "sidecar"
+
+
 def skip_reason(text: str) -> Optional[str]:
-    """Why Trellis cannot serve this config to a sidecar, or None if it can."""
+    """Why Trellis cannot serve this config to its proxy (see `proxy_kind`), or None if it can."""
+    allowed = GATEWAY_KINDS if proxy_kind(text) == "router" else SIDECAR_KINDS
     for api_version, kind in kinds(text):
         group = api_version.split("/")[0] if "/" in api_version else ""
-        if group == "networking.istio.io" and kind == "Gateway":
-            return "Gateway: for a gateway proxy; Trellis serves no gateway listeners yet"
-        if kind not in SIDECAR_KINDS.get(group, set()):
+        if kind not in allowed.get(group, set()):
+            if kind in GATEWAY_KINDS.get(group, set()):
+                return f"{kind} ({api_version or 'core/v1'}) is served to gateways only, and this config has no Gateway"
             return f"{kind} ({api_version or 'core/v1'}) is not an Istio kind Trellis serves"
     return None
 

@@ -17,8 +17,8 @@ public struct ProxyClass: Hashable, Sendable {
     /// Whether (and in which trust domain) the proxy talks mesh mTLS.
     public let trustDomain: String?
     /// The proxy's labels, restricted to the keys some outbound rule selects on
-    /// (`DestinationRule.workloadSelector`, VirtualService `sourceLabels`): other labels cannot
-    /// change what the proxy is sent.
+    /// (`DestinationRule.workloadSelector`, VirtualService `sourceLabels`, Gateway `selector`):
+    /// other labels cannot change what the proxy is sent.
     public let selectedLabels: [String: String]
 
     public init(of proxy: Proxy, in index: MeshIndex, trustDomain: String?) {
@@ -40,6 +40,8 @@ extension MeshIndex {
         for rule in config.destinationRules {
             if let selector = rule.spec.workloadSelector { keys.formUnion(selector.labels.keys) }
         }
+        // Which Gateways select a gateway proxy decides its listeners, routes and credentials.
+        for gateway in config.gateways { keys.formUnion(gateway.spec.selector.keys) }
         for virtualService in config.virtualServices {
             for route in virtualService.spec.http {
                 for match in route.match { keys.formUnion(match.sourceLabels.keys) }

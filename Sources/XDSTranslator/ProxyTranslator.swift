@@ -43,10 +43,11 @@ public enum ProxyTranslator {
         resources.add(.cluster, ClusterName.passthrough, OutboundClusters.passthrough)
         resources.add(.cluster, ClusterName.blackHole, OutboundClusters.blackHole)
 
-        // A gateway (router) listens only where Gateway resources say, which Trellis does not
-        // serve yet: like an istiod gateway without Gateway resources, it gets the clusters to
-        // route into the mesh and no listeners.
-        guard proxy.kind == .sidecar else { return Snapshot(resources.resources) }
+        // A gateway (router) listens only where the Gateways that select it say (GatewayListeners).
+        if proxy.kind == .router {
+            GatewayListeners.add(context: context, to: &resources)
+            return Snapshot(resources.resources)
+        }
         for scope in scopes {
             scope.addListeners(context: context, to: &resources)
         }

@@ -3,15 +3,24 @@ import MeshAPI
 import XDSCache
 import SwiftProtobuf
 
-/// The routes of a VirtualService's `http` section for one service and port, as a sidecar sees
-/// them. A VirtualService replaces the service's default route entirely (unmatched requests get
-/// 404), and routes after a catch-all are dropped, as in Istio.
+/// Where a VirtualService's routes are being built for: the sidecars (`mesh`), or one Gateway
+/// (`NAMESPACE/NAME`). A match naming `gateways` applies only where it names.
+enum RouteBinding: Equatable {
+    case mesh
+    case gateway(String)
+}
+
+/// The routes of a VirtualService's `http` section for one port, as a sidecar (for one service)
+/// or a gateway (for one of its servers) sees them: both front-ends share this code. A
+/// VirtualService replaces the service's default route entirely (unmatched requests get 404),
+/// and routes after a catch-all are dropped, as in Istio.
 struct VirtualServiceRoutes {
     typealias Route = Envoy_Config_Route_V3_Route
 
     let context: TranslationContext
     let virtualService: Resource<VirtualService>
     let port: UInt32
+    var binding: RouteBinding = .mesh
 
     func routes() -> [Route] {
         var routes: [Route] = []
@@ -33,9 +42,18 @@ struct VirtualServiceRoutes {
     /// only count when it names none).
     private func applies(_ match: HTTPMatchRequest) -> Bool {
         if let matchPort = match.port, matchPort != port { return false }
-        if !match.gateways.isEmpty { return match.gateways.contains("mesh") }
+        if !match.gateways.isEmpty { return Self.names(binding, in: match.gateways, namespace: virtualService.namespace) }
         if let namespace = match.sourceNamespace, namespace != context.proxy.namespace { return false }
         return match.sourceLabels.allSatisfy { context.proxy.labels[$0.key] == $0.value }
+    }
+
+    /// Whether a `gateways` list (of a VirtualService or a match) names `binding`; short
+    /// Gateway names are in the VirtualService's namespace.
+    static func names(_ binding: RouteBinding, in gateways: [String], namespace: String) -> Bool {
+        switch binding {
+        case .mesh: gateways.contains("mesh")
+        case .gateway(let name): gateways.contains { $0 != "mesh" && GatewayNames.qualified($0, namespace: namespace) == name }
+        }
     }
 
     private func route(_ http: HTTPRoute, match: HTTPMatchRequest?) -> Route {

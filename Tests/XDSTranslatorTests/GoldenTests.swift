@@ -26,7 +26,8 @@ struct GoldenTests {
         let errors = result.diagnostics.filter { $0.severity == .error }
         #expect(errors.isEmpty, "input must be valid: \(errors)")
         let snapshot = ProxyTranslator.snapshot(
-            result.config, for: try GoldenProxy.parse(yaml), credentials: try GoldenProxy.credentials(yaml))
+            try GoldenSecrets.adding(to: result.config, yaml), for: try GoldenProxy.parse(yaml),
+            credentials: try GoldenProxy.credentials(yaml))
         let actual = try SnapshotJSON.render(snapshot)
 
         let expectedURL = Self.directory.appendingPathComponent(name + ".json")
@@ -55,7 +56,8 @@ struct GoldenTests {
             let yaml = try String(contentsOf: input, encoding: .utf8)
             let result = ConfigLoader.load([ConfigFile(path: name, contents: yaml)])
             let snapshot = ProxyTranslator.snapshot(
-                result.config, for: try GoldenProxy.parse(yaml), credentials: try GoldenProxy.credentials(yaml))
+                try GoldenSecrets.adding(to: result.config, yaml), for: try GoldenProxy.parse(yaml),
+                credentials: try GoldenProxy.credentials(yaml))
             #expect(snapshot.danglingClusterReferences.isEmpty, "\(name): \(snapshot.danglingClusterReferences)")
             for cluster in snapshot.resources(.cluster).values {
                 let decoded = try Envoy_Config_Cluster_V3_Cluster(serializedBytes: cluster.body.value)
@@ -64,6 +66,29 @@ struct GoldenTests {
                 }
             }
         }
+    }
+}
+
+/// Gateway credential Secrets of a golden case, from its `# secrets: NAMESPACE/NAME[+ca] ...`
+/// line: placeholder text instead of PEM (real keys are never committed; the loader would
+/// reject the placeholders, so they are added to the loaded config directly), `+ca` for one
+/// that also holds a client CA.
+enum GoldenSecrets {
+    static func adding(to config: MeshConfig, _ yaml: String) throws -> MeshConfig {
+        guard let line = yaml.split(separator: "\n").first(where: { $0.hasPrefix("# secrets:") }) else { return config }
+        var config = config
+        for entry in line.dropFirst("# secrets:".count).split(separator: " ") {
+            let withCA = entry.hasSuffix("+ca")
+            let parts = entry.dropLast(withCA ? 3 : 0).split(separator: "/").map(String.init)
+            guard parts.count == 2 else { throw GoldenProxy.HeaderError(description: "# secrets: '\(entry)' is not NAMESPACE/NAME[+ca]") }
+            let secret = Secret(
+                type: "kubernetes.io/tls", certificateChainPEM: "CERTIFICATE OF \(parts[1])", privateKeyPEM: "KEY OF \(parts[1])",
+                caCertificatesPEM: withCA ? "CA OF \(parts[1])" : nil)
+            config.secrets.append(
+                Resource(key: ResourceKey(kind: .secret, namespace: parts[0], name: parts[1]), spec: secret,
+                         source: SourceLocation(file: "golden", line: 1)))
+        }
+        return config
     }
 }
 

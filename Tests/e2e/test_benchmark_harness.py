@@ -50,13 +50,19 @@ def test_every_template_renders_and_validates_or_is_skipped_with_a_reason(trelli
     text = template.read_text()
     reason = render.skip_reason(text)
     if reason:
-        assert template.stem in {"externalname", "gateways", "gateways-shared", "knative-gateway", "secrets",
-                                 "telemetry-api", "waypoint"}, reason
+        assert template.stem in {"externalname", "secrets", "telemetry-api", "waypoint"}, reason
         return
     output = tmp_path / template.name
     rendered = run_render(template, "--services", 10, "--output", output)
     assert rendered.returncode == 0, rendered.stderr
     result = run_trellis(["validate", output], binary=trellis_bin)
+    if template.stem == "knative-gateway":
+        # Istio's template ends its range without `---`, so every iteration after the first is
+        # glued to the one before it: one document with each key twice, rejected as such (the
+        # benchmark table notes it and translates the valid rest).
+        errors = [line for line in result.stdout.splitlines() if line and ": warning: " not in line]
+        assert errors and all('invalid YAML: duplicate key "apiVersion"' in line for line in errors), result.stdout
+        return
     assert result.returncode == 0, result.stdout
 
 

@@ -39,7 +39,8 @@ enum GatewayReferenceChecks {
             let path = "spec.servers[\(index)].tls.credentialName"
             let consequence = "this server serves no TLS (its connections are refused) until it is"
             guard let (secret, document) = secrets["\(namespace)/\(name)"] else {
-                report.warning(path, "Secret \(namespace)/\(name) not found (it must be in the gateway's namespace); \(consequence)")
+                report.warning(
+                    path, "Secret \(namespace)/\(name) not found (it must be in the gateway's namespace); \(consequence) there")
                 continue
             }
             if document.context.hasErrors {

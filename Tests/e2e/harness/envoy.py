@@ -22,9 +22,10 @@ ROUTES_DUMP = "type.googleapis.com/envoy.admin.v3.RoutesConfigDump"
 ENDPOINTS_DUMP = "type.googleapis.com/envoy.admin.v3.EndpointsConfigDump"
 
 
-def node_id(ip: str, name: str, namespace: str = "default") -> str:
-    """Istio's sidecar node id: sidecar~IP~NAME.NAMESPACE~NAMESPACE.svc.cluster.local."""
-    return f"sidecar~{ip}~{name}.{namespace}~{namespace}.svc.cluster.local"
+def node_id(ip: str, name: str, namespace: str = "default", kind: str = "sidecar") -> str:
+    """Istio's node id: KIND~IP~NAME.NAMESPACE~NAMESPACE.svc.cluster.local (KIND `sidecar`, or
+    `router` for a gateway)."""
+    return f"{kind}~{ip}~{name}.{namespace}~{namespace}.svc.cluster.local"
 
 
 def write_bootstrap(
@@ -64,14 +65,16 @@ class Envoy(ManagedProcess):
         trellis: Optional[Path] = None,
         binary: Optional[Path] = None,
         bootstrap_args: Sequence[str] = (),
+        kind: str = "sidecar",
     ):
-        """`bootstrap_args` go to `trellis bootstrap` as they are (e.g. --root-cert/--token)."""
+        """`bootstrap_args` go to `trellis bootstrap` as they are (e.g. --root-cert/--token);
+        `kind="router"` makes it a gateway."""
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.ip = ip or loopback_address()
         self.admin_port = free_port(self.ip)
         self.admin_address = f"{self.ip}:{self.admin_port}"
-        self.node_id = node_id(self.ip, name, namespace)
+        self.node_id = node_id(self.ip, name, namespace, kind)
         labels = {"app": name} if labels is None else labels
         node_metadata = {
             "NAMESPACE": namespace,

@@ -237,11 +237,15 @@ def test_consistent_hash_keeps_each_user_on_one_endpoint(routing: RoutingMesh):
     routing.envoy.wait_for(
         lambda: _assert_equal(routing.envoy.dynamic_clusters()[routing.cluster()].get("lb_policy"), "RING_HASH"),
         what="ring hash cluster")
+    # Envoy's workers take a new cluster a moment after the config dump shows it: a request in
+    # between may still be balanced the old way, so stickiness is waited for, then kept.
+    routing.envoy.wait_for(stickiness, what="each user on one endpoint")
     stickiness()
     # ...and with one.
     routing.apply(traffic_policy={"loadBalancer": {"consistentHash": {"httpHeaderName": "x-user"}}},
                   http=[http_route("hashed", destination(HOST))])
     routing.wait_route("hashed")
+    routing.envoy.wait_for(stickiness, what="each user on one endpoint")
     stickiness()
 
 

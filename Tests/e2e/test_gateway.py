@@ -7,6 +7,8 @@ committed. Each gateway binds its own 127.0.0.x (Gateway `bind`), on free ports.
 """
 
 import json
+import re
+import socket
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -361,3 +363,46 @@ def _presents(response, common_name: str) -> None:
 
 def _same_serial(response, serial: str) -> None:
     assert response.status == 200 and response.serial == serial, (response.status, response.serial, serial)
+
+
+def test_a_listener_the_gateway_rejects_leaves_its_last_good_configuration_serving(gw: GatewayMesh):
+    """Envoy NACKs a listener it cannot bind (the port is taken); the gateway keeps serving what
+    it had, the stream stays up, and the rejected listener is tried again with the next change
+    of listeners (not resent as it was: the same version would only be rejected again)."""
+    good, taken = gw.port(), gw.port()
+
+    def config(*ports: int, hosts=("a.example.test",)) -> List[dict]:
+        return [
+            gw.web_service(),
+            gateway("public", [server(port, f"http-{port}", "HTTP", ["*"], gw.ip) for port in ports]),
+            bound_virtual_service("web", list(hosts), [GATEWAY], http=web_routes()),
+        ]
+
+    def answers(port: int) -> None:
+        _status(http_request(gw.address(port), "/", host="a.example.test"), 200)
+
+    gw.mesh.write("gateway.yaml", *config(good))
+    envoy = gw.start_gateway().wait_ready()
+    envoy.wait_for(lambda: answers(good), what="the first listener")
+
+    blocker = socket.socket()
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    blocker.bind((gw.ip, taken))
+    blocker.listen()
+    try:
+        mark = gw.trellis.log_mark()
+        gw.mesh.write("gateway.yaml", *config(good, taken))
+        gw.trellis.wait_for_log(re.compile(rf"{re.escape(envoy.node_id)}.*NACK LDS|NACK LDS.*{re.escape(envoy.node_id)}"),
+                                since=mark, timeout=20)
+        consistently(lambda: answers(good), duration=2, what="the listener it had")
+    finally:
+        blocker.close()
+    # The next listener change (the port free again) is taken whole, the rejected listener with
+    # it; one stream throughout.
+    third = gw.port()
+    gw.mesh.write("gateway.yaml", *config(good, taken, third))
+    envoy.wait_for(lambda: answers(taken), what="the listener once its port is free")
+    answers(good)
+    answers(third)
+    connects = [line for line in gw.trellis.logs().splitlines() if "proxy connected" in line and envoy.node_id in line]
+    assert len(connects) == 1, connects

@@ -40,8 +40,11 @@ private final class ParsedFile: @unchecked Sendable {
     init(contents: String, documents: [LoadedDocument], contexts: [DocumentContext]) {
         self.contents = contents
         self.contexts = contexts.map { $0.copy() }
+        // By identity, not a search per document: one file can hold thousands of documents.
+        let position = Dictionary(
+            uniqueKeysWithValues: contexts.enumerated().map { (ObjectIdentifier($0.element), $0.offset) })
         self.documents = documents.map { document in
-            (document.decoded, contexts.firstIndex { $0 === document.context }!)
+            (document.decoded, position[ObjectIdentifier(document.context)]!)
         }
     }
 

@@ -69,9 +69,11 @@ public final class MeshController: Sendable {
     /// Re-translates every connected group (e.g. after a certificate renewal).
     func rebuild() {
         let (index, generation) = state.withLock { ($0.index, $0.generation) }
-        layers.prepare(
-            index, generation: generation, for: cache.groups.map { ($0, credentials(for: $0).0?.trustDomain) })
-        cache.rebuildAll(generation: generation) { snapshot(index, generation: generation, for: $0) }
+        // Each group's credentials once: the parallel translation needs their trust domains.
+        let groups = cache.groups
+        let known = Dictionary(groups.map { ($0, credentials(for: $0)) }, uniquingKeysWith: { first, _ in first })
+        layers.prepare(index, generation: generation, for: groups.map { ($0, known[$0]?.0?.trustDomain) })
+        cache.rebuildAll(generation: generation) { snapshot(index, generation: generation, for: $0, known: known[$0]) }
         publishCredentialProblems()
     }
 
@@ -138,8 +140,12 @@ public final class MeshController: Sendable {
         return subscription
     }
 
-    private func snapshot(_ index: MeshIndex, generation: Int, for proxy: Proxy) -> Snapshot {
-        let (credentials, problem) = credentials(for: proxy)
+    /// `known`: the group's credentials when the caller has them already.
+    private func snapshot(
+        _ index: MeshIndex, generation: Int, for proxy: Proxy,
+        known: (ProxyCredentials?, ProxyCredentialProblem?)? = nil
+    ) -> Snapshot {
+        let (credentials, problem) = known ?? credentials(for: proxy)
         state.withLock { $0.credentialProblems[proxy] = problem }
         return layers.snapshot(index, generation: generation, for: proxy, credentials: credentials)
     }

@@ -87,19 +87,23 @@ public struct ADSStreamState: Sendable {
         } else {
             state.mustAnswer = true
         }
+        let repeated = state.requested && request.resourceNames == state.lastRequestNames
         state.requested = true
-        // Envoy's legacy wildcard: an empty list on CDS/LDS means "everything" only until the
-        // stream has named resources; after that it means "nothing". `*` always means everything
-        // (plus any names beside it).
-        var names = Set(request.resourceNames)
-        state.wildcard = type.isFullState && (names.contains("*") || (names.isEmpty && !state.namedResources))
-        if !names.isEmpty { state.namedResources = true }
-        names.remove("*")
-        state.subscribe(names, sharing: snapshot?.view(type).sharedNames)
-        if state.answeredSubscription != state.subscription || state.answeredWildcard != state.wildcard {
-            state.mustAnswer = true
+        if !repeated {
+            // Envoy's legacy wildcard: an empty list on CDS/LDS means "everything" only until the
+            // stream has named resources; after that it means "nothing". `*` always means
+            // everything (plus any names beside it).
+            var names = Set(request.resourceNames)
+            state.wildcard = type.isFullState && (names.contains("*") || (names.isEmpty && !state.namedResources))
+            if !names.isEmpty { state.namedResources = true }
+            names.remove("*")
+            state.subscribe(names, sharing: snapshot?.view(type).sharedNames)
+            state.lastRequestNames = request.resourceNames
+            if state.answeredSubscription != state.subscription || state.answeredWildcard != state.wildcard {
+                state.mustAnswer = true
+            }
+            state.prune()
         }
-        state.prune()
         types[type] = state
         return actions + respond(trigger: type)
     }
@@ -150,37 +154,42 @@ public struct ADSStreamState: Sendable {
         var removed: [String] = []
         if type.isFullState {
             proxyView = desiredFullState(type, target: target, candidates: candidates, state: state, snapshot: snapshot)
-            let changed = candidates.filter { state.sent[$0]?.version != proxyView[$0]?.version }
-            guard state.mustAnswer || !changed.isEmpty else { return nil }
+            let sent = state.sent
+            let isChanged = { (name: String) in sent[name]?.version != proxyView[name]?.version }
             if isDelta {
+                let changed = candidates.filter(isChanged)
+                guard state.mustAnswer || !changed.isEmpty else { return nil }
                 included = changed.compactMap { proxyView[$0] }
                 removed = changed.filter { proxyView[$0] == nil }
             } else {
+                guard state.mustAnswer || candidates.contains(where: isChanged) else { return nil }
                 included = proxyView.resources
             }
-            if type == .cluster {
-                // Envoy re-warms a cluster sent again and waits for its endpoints (envoy#13009).
-                var endpoints = types[.endpoint] ?? TypeStreamState()
-                endpoints.resendOnNextRequest.formUnion(changed.filter { proxyView[$0] != nil })
+            if type == .cluster, var endpoints = types[.endpoint], !endpoints.sent.isKnownEmpty {
+                // Envoy re-warms a cluster sent again and waits for its endpoints (envoy#13009);
+                // endpoints never sent go out anyway.
+                endpoints.resendOnNextRequest.formUnion(
+                    candidates.filter { isChanged($0) && proxyView[$0] != nil && endpoints.sent[$0] != nil })
                 types[.endpoint] = endpoints
             }
         } else {
             // Delta streams get no EDS request after a cluster changes, so its endpoints go at once.
             let resend = type == .endpoint && (trigger == .endpoint || isDelta) ? state.resendOnNextRequest : []
-            candidates.formUnion(resend.filter(state.subscribes))
-            candidates.formUnion(state.unanswered)
-            proxyView = state.sent
+            if !resend.isEmpty { candidates.formUnion(resend.filter(state.subscribes)) }
+            if !state.unanswered.isEmpty { candidates.formUnion(state.unanswered) }
+            // Whether the proxy ends up with exactly `target` (nothing held back, nothing it keeps).
+            var reachesTarget = true
             for name in candidates {
                 if let resource = target[name] {
                     let isNew = state.sent[name]?.version != resource.version || resend.contains(name)
-                    if isNew && isReady(resource, snapshot: snapshot) {
-                        included.append(resource)
-                        proxyView[name] = resource
+                    if isNew {
+                        if isReady(resource, snapshot: snapshot) { included.append(resource) } else { reachesTarget = false }
                     }
                 } else if isDelta && (state.sent[name] != nil || state.unanswered.contains(name)) {
                     // Asked for but not there (any more): the proxy must not wait for it.
                     removed.append(name)
-                    proxyView[name] = nil
+                } else if state.sent[name] != nil {
+                    reachesTarget = false  // state of the world: the proxy keeps what it has
                 }
             }
             if !resend.isEmpty { state.resendOnNextRequest.subtract(state.subscription) }
@@ -188,7 +197,14 @@ public struct ADSStreamState: Sendable {
                 types[type] = state
                 return nil
             }
-            proxyView = proxyView.rebased(onto: target)
+            if reachesTarget {
+                proxyView = target
+            } else {
+                proxyView = state.sent
+                for resource in included { proxyView[resource.name] = resource }
+                for name in removed { proxyView[name] = nil }
+                proxyView = proxyView.rebased(onto: target)
+            }
         }
         // A full state-of-the-world response comes in table order already.
         if isDelta || !type.isFullState { included.sort { $0.name < $1.name } }
@@ -200,9 +216,11 @@ public struct ADSStreamState: Sendable {
         let action = isDelta
             ? .sendDelta(Self.deltaResponse(type, version: versionInfo, nonce: nonce, resources: included, removed: removed))
             : ADSAction.send(Self.response(type, version: versionInfo, nonce: nonce, resources: included))
-        state.sent = proxyView
         state.pending.append(
-            PendingResponse(nonce: nonce, versionInfo: versionInfo, included: included, removed: removed, view: proxyView))
+            PendingResponse(
+                nonce: nonce, versionInfo: versionInfo, included: included, removed: removed, view: proxyView,
+                previous: state.sent))
+        state.sent = proxyView
         state.lastNonce = nonce
         state.mustAnswer = false
         state.unanswered = []

@@ -101,6 +101,18 @@ struct ResourceMap: Sendable {
         rebased(onto: target, candidates: namesThatMayDiffer(from: target))
     }
 
+    /// True only when the map certainly holds nothing (cheap; may say false for an empty map).
+    var isKnownEmpty: Bool {
+        overrides.values.allSatisfy { $0 == nil }
+            && (base.tables.allSatisfy { $0.byName.isEmpty } || restriction?.isEmpty == true)
+    }
+
+    /// Whether both maps are the same shared tables, restriction and no overrides: equal
+    /// without a lookup. False says nothing.
+    func isIdentical(to other: ResourceMap) -> Bool {
+        overrides.isEmpty && other.overrides.isEmpty && base.isSame(as: other.base) && restriction == other.restriction
+    }
+
     /// Whether this map is exactly `view`, in the same shared tables: then it needs no lookups.
     func isExactly(_ view: ResourceView) -> Bool {
         overrides.isEmpty && restriction == nil && base.isSame(as: view)
@@ -113,6 +125,9 @@ struct ResourceMap: Sendable {
 
     /// Keeps only `names`: a name dropped and later asked for again is not taken as already there.
     mutating func keep(only names: Set<String>) {
+        // Usually the restriction is the subscription already, or the subscription is every
+        // name of the one table (both the same shared set): nothing to drop.
+        if restriction == names || (restriction == nil && overrides.isEmpty && base.sharedNames == names) { return }
         var kept = ResourceMap(base, only: names)
         for name in namesThatMayDiffer(from: kept) {
             kept[name] = names.contains(name) ? self[name] : nil

@@ -12,6 +12,8 @@ final class ResourceTable: Sendable {
     let sorted: [XDSResource]
     /// The sum of the resources' entry hashes: equal contents, equal digests.
     let digest: UInt64
+    /// The same sum over the names alone: tables with the same names can share one `names`.
+    let namesDigest: UInt64
     /// Unique for the process's lifetime, unlike an object's address.
     let id: UInt64
 
@@ -27,7 +29,28 @@ final class ResourceTable: Sendable {
         names = Set(byName.keys)
         sorted = byName.values.sorted { $0.name < $1.name }
         digest = byName.values.reduce(0) { $0 &+ $1.entryHash }
+        namesDigest = byName.keys.reduce(0) { $0 &+ ContentHash.entry(name: $1, version: "") }
         id = Self.nextID.add(1, ordering: .relaxed).oldValue
+    }
+
+    /// This table with `other`'s `names` (which must be equal), so that streams subscribed to
+    /// the old set compare it with the new one by identity, not name by name.
+    private init(_ table: ResourceTable, names: Set<String>) {
+        byName = table.byName
+        self.names = names
+        sorted = table.sorted
+        digest = table.digest
+        namesDigest = table.namesDigest
+        id = Self.nextID.add(1, ordering: .relaxed).oldValue
+    }
+
+    /// Whether both tables have the same names.
+    func hasSameNames(as other: ResourceTable) -> Bool {
+        namesDigest == other.namesDigest && names == other.names
+    }
+
+    func sharingNames(of other: ResourceTable) -> ResourceTable {
+        ResourceTable(self, names: other.names)
     }
 
     /// The same names at the same versions.
@@ -107,13 +130,16 @@ struct ResourceView: Sendable {
         tables.count == 1 ? tables[0].names : nil
     }
 
-    /// A superset of the names whose resource differs between `older` and this view.
     /// Whether this view is exactly `other`'s tables.
     func isSame(as other: ResourceView) -> Bool {
         tables.count == other.tables.count && zip(tables, other.tables).allSatisfy { $0 === $1 }
     }
 
+    /// A superset of the names whose resource differs between `older` and this view.
     func changedNames(since older: ResourceView) -> Set<String> {
+        // Against nothing, every name changed: the table's own set, not a copy.
+        if older.tables.isEmpty { return names }
+        if tables.isEmpty { return older.names }
         guard tables.count == older.tables.count else { return names.union(older.names) }
         var changed: Set<String> = []
         for (table, old) in zip(tables, older.tables) where table !== old {

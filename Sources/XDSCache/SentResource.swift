@@ -8,4 +8,7 @@ struct PendingResponse: Sendable {
     var removed: [String] = []
     /// What the proxy has once it applies this response (and every earlier one).
     var view: ResourceMap
+    /// What the stream had sent before it: a proxy that had applied exactly that has `view`
+    /// after this one, with no lookups.
+    var previous: ResourceMap
 }

@@ -11,6 +11,13 @@ public final class TablePool: Sendable {
         var generation = 0
         var current: [UInt64: [ResourceTable]] = [:]
         var previous: [UInt64: [ResourceTable]] = [:]
+        /// The same tables by the digest of their names, this configuration's and the previous one's.
+        var currentNames: [UInt64: [ResourceTable]] = [:]
+        var previousNames: [UInt64: [ResourceTable]] = [:]
+
+        func names(_ digest: UInt64) -> [ResourceTable] {
+            (currentNames[digest] ?? []) + (previousNames[digest] ?? [])
+        }
     }
 
     private let state = Mutex(State())
@@ -26,11 +33,19 @@ public final class TablePool: Sendable {
                 if generation > state.generation {
                     state.previous = state.current
                     state.current = [:]
+                    state.previousNames = state.currentNames
+                    state.currentNames = [:]
                     state.generation = generation
                 }
                 if let same = state.current[table.digest]?.first(where: { $0.hasSameContents(as: table) }) { return same }
-                let pooled = state.previous[table.digest]?.first { $0.hasSameContents(as: table) } ?? table
+                var pooled = state.previous[table.digest]?.first { $0.hasSameContents(as: table) } ?? table
+                if pooled === table, let sameNames = state.names(table.namesDigest).first(where: { $0.hasSameNames(as: table) }) {
+                    // New contents under the same names (an endpoint moved): the subscriptions
+                    // that shared the old names keep comparing by identity.
+                    pooled = table.sharingNames(of: sameNames)
+                }
                 state.current[table.digest, default: []].append(pooled)
+                state.currentNames[table.namesDigest, default: []].append(pooled)
                 return pooled
             }
         }

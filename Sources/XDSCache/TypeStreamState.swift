@@ -11,6 +11,9 @@ struct TypeStreamState: Sendable {
     /// Names the proxy subscribes to (named types). When it names exactly the resources of the
     /// snapshot, this is the snapshot table's own set: streams share it instead of a copy each.
     private(set) var subscription: Set<String> = []
+    /// The names of the last request as it listed them: a request listing the same (an ACK,
+    /// usually) changes nothing, and is known to without building a set of them.
+    var lastRequestNames: [String] = []
     /// A hash of the subscription, mixed into response versions.
     private(set) var subscriptionDigest: UInt64 = 0
     /// The subscription that the last response answered; a request that changes it is answered
@@ -45,7 +48,8 @@ struct TypeStreamState: Sendable {
 
     /// What the proxy would have if it had the whole subscription from `view`.
     func target(_ view: ResourceView) -> ResourceMap {
-        wildcard ? ResourceMap(view) : ResourceMap(view, only: subscription)
+        // A subscription to every name of a one-table view is the table's own set: no restriction.
+        wildcard || view.sharedNames == subscription ? ResourceMap(view) : ResourceMap(view, only: subscription)
     }
 
     /// Replaces the subscription, sharing `shared`'s storage when the names are the same.
@@ -85,7 +89,7 @@ struct TypeStreamState: Sendable {
     }
 
     private mutating func apply(_ response: PendingResponse, replaces: Bool) {
-        if replaces {
+        if replaces || applied.isIdentical(to: response.previous) {
             applied = response.view
         } else {
             for resource in response.included { applied[resource.name] = resource }

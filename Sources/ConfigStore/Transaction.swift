@@ -1,0 +1,85 @@
+/// A key as its UTF-8 bytes: the identity and order every backend uses, so that keys that are
+/// canonically equivalent Unicode but different bytes stay different keys (as in etcd).
+struct KeyBytes: Hashable, Comparable, Sendable {
+    let bytes: [UInt8]
+
+    init(_ key: String) { bytes = Array(key.utf8) }
+
+    static func < (lhs: KeyBytes, rhs: KeyBytes) -> Bool {
+        lhs.bytes.lexicographicallyPrecedes(rhs.bytes)
+    }
+}
+
+extension String {
+    /// Bytewise prefix test; `hasPrefix` compares Characters and would disagree with SQLite
+    /// and etcd on combining marks.
+    func hasBytePrefix(_ prefix: String) -> Bool {
+        utf8.starts(with: prefix.utf8)
+    }
+}
+
+/// The backend-independent part of a commit: validating the writes, checking expectations
+/// and computing the events, so that every backend answers identically.
+enum Transaction {
+    /// Rejects keys that no backend should store and keys named twice in one transaction.
+    static func validate(_ writes: [StoreWrite]) throws {
+        var seen = Set<KeyBytes>()
+        for write in writes {
+            try validate(key: write.key)
+            guard seen.insert(KeyBytes(write.key)).inserted else {
+                throw StoreError.invalidKey("\(write.key) is written twice in one transaction")
+            }
+        }
+    }
+
+    /// Non-empty, no control characters (they would break logs and URLs, and NUL breaks C
+    /// strings).
+    static func validate(key: String) throws {
+        guard !key.isEmpty else { throw StoreError.invalidKey("empty key") }
+        if key.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw StoreError.invalidKey("\(key.debugDescription) contains a control character")
+        }
+    }
+
+    /// The events of applying `writes` at `revision + 1`, sorted by key; empty when nothing
+    /// changes. `current` looks a key up in the state before the transaction. Throws
+    /// `.conflict` for the first write whose expectation fails.
+    static func events(
+        for writes: [StoreWrite],
+        at revision: StoreRevision,
+        current: (String) throws -> StoredEntry?
+    ) throws -> [StoreEvent] {
+        let next = revision + 1
+        var events: [StoreEvent] = []
+        for write in writes {
+            let existing = try current(write.key)
+            try check(write.expectation, key: write.key, against: existing)
+            switch write {
+            case .put(let key, let value, _):
+                let created = existing?.createRevision ?? next
+                events.append(.put(StoredEntry(key: key, value: value, createRevision: created, modRevision: next)))
+            case .delete(let key, _):
+                if existing != nil { events.append(.delete(key: key, modRevision: next)) }
+            }
+        }
+        return events.sorted { KeyBytes($0.key) < KeyBytes($1.key) }
+    }
+
+    static func check(_ expectation: StoreExpectation, key: String, against existing: StoredEntry?) throws {
+        let holds =
+            switch expectation {
+            case .any: true
+            case .absent: existing == nil
+            case .modRevision(let revision): existing?.modRevision == revision
+            }
+        if !holds {
+            throw StoreError.conflict(key: key, expected: expectation, actualModRevision: existing?.modRevision)
+        }
+    }
+
+    /// The revision through which history is dropped after a commit at `revision`: the last
+    /// `historyLimit` revisions are kept.
+    static func compactionPoint(after revision: StoreRevision, historyLimit: Int) -> StoreRevision {
+        max(0, revision - StoreRevision(historyLimit))
+    }
+}

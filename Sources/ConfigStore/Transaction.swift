@@ -1,23 +1,3 @@
-/// A key as its UTF-8 bytes: the identity and order every backend uses, so that keys that are
-/// canonically equivalent Unicode but different bytes stay different keys (as in etcd).
-struct KeyBytes: Hashable, Comparable, Sendable {
-    let bytes: [UInt8]
-
-    init(_ key: String) { bytes = Array(key.utf8) }
-
-    static func < (lhs: KeyBytes, rhs: KeyBytes) -> Bool {
-        lhs.bytes.lexicographicallyPrecedes(rhs.bytes)
-    }
-}
-
-extension String {
-    /// Bytewise prefix test; `hasPrefix` compares Characters and would disagree with SQLite
-    /// and etcd on combining marks.
-    func hasBytePrefix(_ prefix: String) -> Bool {
-        utf8.starts(with: prefix.utf8)
-    }
-}
-
 /// The backend-independent part of a commit: validating the writes, checking expectations
 /// and computing the events, so that every backend answers identically.
 enum Transaction {
@@ -25,19 +5,10 @@ enum Transaction {
     static func validate(_ writes: [StoreWrite]) throws {
         var seen = Set<KeyBytes>()
         for write in writes {
-            try validate(key: write.key)
+            try KeyBytes.validate(write.key)
             guard seen.insert(KeyBytes(write.key)).inserted else {
                 throw StoreError.invalidKey("\(write.key) is written twice in one transaction")
             }
-        }
-    }
-
-    /// Non-empty, no control characters (they would break logs and URLs, and NUL breaks C
-    /// strings).
-    static func validate(key: String) throws {
-        guard !key.isEmpty else { throw StoreError.invalidKey("empty key") }
-        if key.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
-            throw StoreError.invalidKey("\(key.debugDescription) contains a control character")
         }
     }
 

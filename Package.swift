@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.27.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Istio resources decoded from YAML with line numbers, and their validation.
@@ -80,6 +81,13 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
+            swiftSettings: strictSettings
+        ),
+        // Versioned key-value store for the mesh's own state (etcd v3 semantics): the protocol,
+        // an in-memory backend and the embedded SQLite one.
+        .target(
+            name: "ConfigStore",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
         // Wires config dir → validation → translation → cache → server.
@@ -167,6 +175,11 @@ let package = Package(
         .testTarget(
             name: "LoadGeneratorTests",
             dependencies: ["LoadGenerator", "XDSCache", "XDSTranslator", "MeshAPI", "EnvoyAPI"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ConfigStoreTests",
+            dependencies: ["ConfigStore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
         .testTarget(

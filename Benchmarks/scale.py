@@ -70,6 +70,7 @@ class Server:
         self.process = subprocess.Popen(
             [str(trellis), "serve", "--config-dir", str(work / "config"), "--data-dir", str(work / "data"),
              "--xds-address", f"127.0.0.1:{self.port}", "--secure-xds-address", f"127.0.0.1:{free_port()}",
+             "--http-address", f"127.0.0.1:{free_port()}",
              "--log-level", "warning"],
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120

@@ -61,35 +61,65 @@ struct ProxyCredentialProblem: Encodable, Equatable, Sendable, Comparable {
 }
 
 /// The one writer of `config-status.json`: each part of the server updates its own fields and
-/// the file is rewritten (atomically) only when its content changes.
+/// the file is rewritten (atomically) only when its content changes, at most every
+/// `writeInterval`: thousands of proxies connecting at once are a few writes, not one each.
 final class StatusFile: Sendable {
     let path: String
     private let logger: Logger
-    private let status = Mutex(ConfigStatus())
-
-    init(dataDirectory: String, logger: Logger) {
-        path = (dataDirectory as NSString).appendingPathComponent(ConfigStatus.fileName)
-        self.logger = logger
+    private let writeInterval: Duration
+    private struct State {
+        var status = ConfigStatus()
+        var lastWrite: ContinuousClock.Instant?
+        var writeScheduled = false
     }
 
-    var current: ConfigStatus { status.withLock { $0 } }
+    private let state = Mutex(State())
 
-    /// Applies `change`; writes the file (under the lock, so an older status never overwrites
-    /// a newer one) when the status changed.
+    init(dataDirectory: String, logger: Logger, writeInterval: Duration = .milliseconds(100)) {
+        path = (dataDirectory as NSString).appendingPathComponent(ConfigStatus.fileName)
+        self.logger = logger
+        self.writeInterval = writeInterval
+    }
+
+    var current: ConfigStatus { state.withLock { $0.status } }
+
+    /// Applies `change`; when the status changed, writes the file now, or once the interval
+    /// since the last write has passed (always the newest status, under the lock, so an older
+    /// status never overwrites a newer one).
     func update(_ change: (inout ConfigStatus) -> Void) {
-        status.withLock { status in
-            var updated = status
+        let delay = state.withLock { state -> Duration? in
+            var updated = state.status
             change(&updated)
-            guard updated != status else { return }
-            status = updated
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            encoder.dateEncodingStrategy = .iso8601
-            do {
-                try encoder.encode(updated).write(to: URL(fileURLWithPath: path), options: .atomic)
-            } catch {
-                logger.error("cannot write \(path): \(error)")
+            guard updated != state.status else { return nil }
+            state.status = updated
+            guard !state.writeScheduled else { return nil }
+            let now = ContinuousClock.now
+            if let last = state.lastWrite, last.duration(to: now) < writeInterval {
+                state.writeScheduled = true
+                return writeInterval - last.duration(to: now)
             }
+            write(&state, at: now)
+            return nil
+        }
+        guard let delay else { return }
+        Task {
+            try? await Task.sleep(for: delay)  // the task is ours: never cancelled
+            state.withLock { state in
+                state.writeScheduled = false
+                write(&state, at: .now)
+            }
+        }
+    }
+
+    private func write(_ state: inout State, at now: ContinuousClock.Instant) {
+        state.lastWrite = now
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        do {
+            try encoder.encode(state.status).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            logger.error("cannot write \(path): \(error)")
         }
     }
 }

@@ -1,5 +1,7 @@
+import ConfigStore
 import Logging
 import MeshAPI
+import Synchronization
 
 /// Loads the config dir, validates it, and applies what is valid; then polls for edits (woken
 /// at once by inotify where there is one, so an edit need not wait for the poll). Nothing
@@ -28,6 +30,12 @@ struct ConfigWatcher: Sendable {
     var debounceMax: Duration = .seconds(1)
     /// Files as last parsed: an edit re-parses only the files it changed.
     let parseCache = ConfigParseCache()
+    /// Cuts a wait short: inotify and the store signal it.
+    var wakeup = Wakeup()
+    /// The resources applied through the API, loaded with the directory's (nil: none).
+    var stored: StoredConfig? = nil
+    /// The directory's files as last applied, for the API to validate requests against.
+    let appliedDirectoryFiles = AppliedFiles()
 
     /// What the watcher remembers between polls.
     struct Progress: Sendable {
@@ -43,6 +51,8 @@ struct ConfigWatcher: Sendable {
         var previouslyServed = 0
         /// The last scan, so that unchanged files are not read again.
         var lastScan: DirectoryScan?
+        /// The store revision last applied.
+        var storeRevision: StoreRevision = -1
     }
 
     /// The first load. Throws when the directory cannot be read at all. A directory without
@@ -62,9 +72,10 @@ struct ConfigWatcher: Sendable {
     func watch(from initial: Progress) async {
         var progress = initial
         var debounce = Debounce(
-            after: debounceAfter, max: debounceMax, seen: progress.lastScan.map { Observation(.success($0)) })
+            after: debounceAfter, max: debounceMax,
+            seen: progress.lastScan.map { Observation(.success($0), storeRevision: progress.storeRevision) })
         let clock = ContinuousClock()
-        let events = DirectoryEvents()
+        let events = DirectoryEvents(wakeup: wakeup)
         defer { events?.stop() }
         var changed = true
         while !Task.isCancelled {
@@ -78,7 +89,7 @@ struct ConfigWatcher: Sendable {
                     changed = await events.wait(atMost: max(interval, eventPollInterval))
                 }
             } else {
-                try? await Task.sleep(for: interval)  // cancellation ends the loop just below
+                _ = await wakeup.wait(atMost: interval)
             }
             let scan: Result<DirectoryScan, ControlPlaneError>
             do {
@@ -86,18 +97,26 @@ struct ConfigWatcher: Sendable {
             } catch {
                 scan = .failure(error)
             }
-            if let due = debounce.observe(Observation(scan), at: clock.now) { step(&progress, scan: due.scan) }
+            let storeRevision = stored?.current.revision ?? 0
+            if let due = debounce.observe(Observation(scan, storeRevision: storeRevision), at: clock.now) {
+                step(&progress, scan: due.scan)
+            }
         }
     }
 
     /// What one poll saw, comparable with the one before.
     struct Observation: Equatable {
         var scan: Result<DirectoryScan, ControlPlaneError>
+        var storeRevision: StoreRevision
 
-        init(_ scan: Result<DirectoryScan, ControlPlaneError>) { self.scan = scan }
+        init(_ scan: Result<DirectoryScan, ControlPlaneError>, storeRevision: StoreRevision = 0) {
+            self.scan = scan
+            self.storeRevision = storeRevision
+        }
 
         static func == (lhs: Self, rhs: Self) -> Bool {
-            switch (lhs.scan, rhs.scan) {
+            guard lhs.storeRevision == rhs.storeRevision else { return false }
+            return switch (lhs.scan, rhs.scan) {
             case (.success(let a), .success(let b)): a.files == b.files && a.unreadable == b.unreadable
             case (.failure(let a), .failure(let b)): a.description == b.description
             default: false
@@ -160,6 +179,11 @@ struct ConfigWatcher: Sendable {
         logUnreadableChanges(from: progress.unreadable, to: unreadableFiles)
         progress.unreadable = unreadable
         status.update { $0.unreadableFiles = unreadableFiles }
+        let directoryFiles = files
+        appliedDirectoryFiles.set(directoryFiles)
+        let (storeRevision, storedFiles, storedKeys) = stored?.current ?? (0, [], [])
+        files += storedFiles
+        progress.storeRevision = storeRevision
 
         guard files != progress.applied else {
             report(&progress, problem: nil)
@@ -168,7 +192,9 @@ struct ConfigWatcher: Sendable {
         let previous = controller.config
         let result = ConfigLoader.load(files, cache: parseCache)
         let served = max(previous.resourceCount, progress.previouslyServed)
-        if !allowEmpty && found.unreadable.isEmpty && result.config.resourceCount == 0 && result.rejected.isEmpty && served > 0 {
+        // Only the directory can vanish: resources applied through the API do not count.
+        let fromDirectory = result.config.keys.subtracting(storedKeys).count
+        if !allowEmpty && found.unreadable.isEmpty && fromDirectory == 0 && result.rejected.isEmpty && served > storedKeys.count {
             let problem =
                 "config dir '\(directory.path)' holds no resources, but \(served) were being served; keeping them "
                 + "(an unmounted volume or a wrong path?). Pass --allow-empty-config to serve an empty mesh"
@@ -180,7 +206,7 @@ struct ConfigWatcher: Sendable {
         apply(result, files: files, previous: previous)
         progress.applied = files
         progress.previouslyServed = 0
-        progress.lastGood = Dictionary(files.map { ($0.path, $0) }, uniquingKeysWith: { _, last in last })
+        progress.lastGood = Dictionary(directoryFiles.map { ($0.path, $0) }, uniquingKeysWith: { _, last in last })
     }
 
     private func apply(_ result: LoadResult, files: [ConfigFile], previous: MeshConfig) {
@@ -231,4 +257,13 @@ extension MeshConfig {
             + destinationRules.count + gateways.count + sidecars.count + peerAuthentications.count
             + authorizationPolicies.count + secrets.count
     }
+}
+
+/// The config dir's files as the watcher last applied them, read by the admin API.
+final class AppliedFiles: Sendable {
+    private let files = Mutex<[ConfigFile]>([])
+
+    var current: [ConfigFile] { files.withLock { $0 } }
+
+    func set(_ new: [ConfigFile]) { files.withLock { $0 = new } }
 }

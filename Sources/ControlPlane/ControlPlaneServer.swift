@@ -1,7 +1,10 @@
+import AdminAPI
 import CertificateAuthority
+import ConfigStore
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import Hummingbird
 public import Logging
 public import MeshAPI
 import XDSServer
@@ -29,6 +32,10 @@ public struct ControlPlaneServer: Sendable {
         public var debounceMax: Duration = .seconds(1)
         /// A stream whose proxy reads nothing for this long is closed (nil: never).
         public var streamIdleTimeout: Duration? = .seconds(60)
+        /// The admin HTTP API (`--http-address`).
+        public var httpAddress = HostPort(host: "127.0.0.1", port: 15014)
+        /// The largest request body the admin API reads (`--max-request-bytes`).
+        public var maxRequestBytes = 4 << 20
 
         public init(
             configDirectory: String, dataDirectory: String, xdsAddress: HostPort,
@@ -67,11 +74,20 @@ public struct ControlPlaneServer: Sendable {
             issuer: authority, lifetime: options.workloadCertificateLifetime, logger: logger)
         let controller = MeshController(
             certificates: certificates, rootNamespace: options.rootNamespace, status: status, logger: logger)
+        let store = try openStore()
+        let wakeup = Wakeup()
+        let stored = StoredConfig(store: store, wakeup: wakeup, logger: logger)
+        do {
+            try await stored.load()
+        } catch {
+            throw ControlPlaneError.dataDirectory(options.dataDirectory, "cannot read the store: \(error)")
+        }
         let watcher = ConfigWatcher(
             directory: ConfigDirectory(path: options.configDirectory), controller: controller, status: status,
             logger: logger, allowEmpty: options.allowEmptyConfig, debounceAfter: options.debounceAfter,
-            debounceMax: options.debounceMax)
+            debounceMax: options.debounceMax, wakeup: wakeup, stored: stored)
         let progress = try watcher.loadInitial(previouslyServed: previouslyServed)
+        let admin = try adminApplication(store: store, watcher: watcher, controller: controller)
 
         let closer = StreamCloser()
         let plaintextAddress = options.xdsAddress
@@ -111,8 +127,17 @@ public struct ControlPlaneServer: Sendable {
         defer { signals.cancel() }
 
         let logger = self.logger
+        let httpAddress = options.httpAddress
         enum Role { case server, background }
         try await withThrowingTaskGroup(of: Role.self) { group in
+            group.addTask {
+                do {
+                    try await admin.run()
+                } catch {
+                    throw Self.describe(error, address: httpAddress)
+                }
+                return .server
+            }
             for (server, address) in [(plaintext, plaintextAddress), (secure, secureAddress)] {
                 group.addTask {
                     do {
@@ -140,6 +165,7 @@ public struct ControlPlaneServer: Sendable {
                     """)
                 await withTaskGroup(of: Void.self) { inner in
                     inner.addTask { await watcher.watch(from: progress) }
+                    inner.addTask { await stored.follow() }
                     inner.addTask { await Self.maintain(controller, serving: serving, logger: logger) }
                 }
                 return .background
@@ -205,6 +231,39 @@ public struct ControlPlaneServer: Sendable {
         } catch {
             throw .certificateAuthority("\(error)")
         }
+    }
+
+    /// The embedded store, `DATA_DIR/trellis.db`. A file that is not a readable database stops
+    /// the server with the reason; it is never replaced by an empty one.
+    private func openStore() throws(ControlPlaneError) -> SQLiteConfigStore {
+        let path = (options.dataDirectory as NSString).appendingPathComponent("trellis.db")
+        do {
+            return try SQLiteConfigStore(path: path)
+        } catch {
+            throw .dataDirectory(options.dataDirectory, "cannot open the store \(path): \(error)")
+        }
+    }
+
+    /// The admin API on `--http-address`, authenticated by `DATA_DIR/admin-token`.
+    private func adminApplication(
+        store: any ConfigStore, watcher: ConfigWatcher, controller: MeshController
+    ) throws(ControlPlaneError) -> some ApplicationProtocol {
+        let token: AdminToken
+        do {
+            token = try AdminToken.loadOrCreate(dataDirectory: options.dataDirectory)
+        } catch {
+            throw .dataDirectory(options.dataDirectory, "cannot read or create the admin token: \(error)")
+        }
+        let applied = watcher.appliedDirectoryFiles
+        let router = AdminRouter(
+            resources: MeshResources(store: store, directoryFiles: { applied.current }), token: token,
+            maxRequestBytes: options.maxRequestBytes, notReadyReason: { controller.heldReason })
+        let address = options.httpAddress
+        return Application(
+            router: router.build(),
+            configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
+            onServerRunning: { [logger] _ in logger.info("admin API listening on http://\(address)") },
+            logger: logger)
     }
 
     private func prepareDataDirectory() throws(ControlPlaneError) {

@@ -11,13 +11,15 @@ import Synchronization
 /// just polls.
 final class DirectoryEvents: Sendable {
     private let descriptor: Int32
-    private let wakeup = Wakeup()
+    private let wakeup: Wakeup
     private let stopped = Atomic<Bool>(false)
     /// Directories watched, by path.
     private let watched = Mutex<Set<String>>([])
 
-    /// Nil where inotify is unavailable.
-    init?() {
+    /// Nil where inotify is unavailable. `wakeup` is signalled on every change (others may
+    /// signal it too: the store does).
+    init?(wakeup: Wakeup = Wakeup()) {
+        self.wakeup = wakeup
         #if os(Linux)
         descriptor = inotify_init1(Int32(IN_CLOEXEC))
         guard descriptor >= 0 else { return nil }
@@ -92,50 +94,3 @@ final class DirectoryEvents: Sendable {
     }
 }
 
-/// A sleep that a signal cuts short; a signal while nobody waits ends the next wait at once.
-private final class Wakeup: Sendable {
-    private struct State {
-        var signalled = false
-        var waiter: CheckedContinuation<Bool, Never>?
-        var generation = 0
-    }
-
-    private let state = Mutex(State())
-
-    func signal() {
-        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
-            guard let waiter = state.waiter else {
-                state.signalled = true
-                return nil
-            }
-            state.waiter = nil
-            return waiter
-        }
-        waiter?.resume(returning: true)
-    }
-
-    /// True when a signal ended the wait, false when the timeout did.
-    func wait(atMost timeout: Duration) async -> Bool {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-            let generation = state.withLock { state -> Int? in
-                if state.signalled {
-                    state.signalled = false
-                    return nil
-                }
-                state.generation += 1
-                state.waiter = continuation
-                return state.generation
-            }
-            guard let generation else { return continuation.resume(returning: true) }
-            Task {
-                try? await Task.sleep(for: timeout)  // cancellation cannot happen: the task is ours
-                let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
-                    guard state.generation == generation, let waiter = state.waiter else { return nil }
-                    state.waiter = nil
-                    return waiter
-                }
-                waiter?.resume(returning: false)
-            }
-        }
-    }
-}

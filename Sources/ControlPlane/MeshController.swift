@@ -60,6 +60,9 @@ public final class MeshController: Sendable {
         rebuild()
     }
 
+    /// Why new streams are refused (see `hold`), or nil when serving.
+    var heldReason: String? { state.withLock { $0.heldBecause } }
+
     /// Refuses new streams (UNAVAILABLE, with `reason`) until the next `apply`: a proxy that
     /// reconnects keeps its configuration rather than being sent one that is not fit to serve.
     func hold(reason: String) {

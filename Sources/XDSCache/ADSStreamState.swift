@@ -97,7 +97,7 @@ public struct ADSStreamState: Sendable {
             state.wildcard = type.isFullState && (names.contains("*") || (names.isEmpty && !state.namedResources))
             if !names.isEmpty { state.namedResources = true }
             names.remove("*")
-            state.subscribe(names, sharing: snapshot?.view(type).sharedNames)
+            state.subscribe(names, sharing: snapshot?.view(type).tables.onlyElement)
             state.lastRequestNames = request.resourceNames
             if state.answeredSubscription != state.subscription || state.answeredWildcard != state.wildcard {
                 state.mustAnswer = true
@@ -270,6 +270,7 @@ public struct ADSStreamState: Sendable {
         var desired = target
         switch type {
         case .cluster:
+            guard !state.sent.isKnownEmpty else { break }  // nothing sent, nothing to keep
             var inUse: Set<String>?
             for name in candidates where desired[name] == nil {
                 guard let old = state.sent[name] else { continue }

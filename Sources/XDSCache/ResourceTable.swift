@@ -127,7 +127,7 @@ struct ResourceView: Sendable {
 
     /// The names of a one-table view, which streams can share as their subscription.
     var sharedNames: Set<String>? {
-        tables.count == 1 ? tables[0].names : nil
+        tables.onlyElement?.names
     }
 
     /// Whether this view is exactly `other`'s tables.
@@ -148,4 +148,9 @@ struct ResourceView: Sendable {
         }
         return changed
     }
+}
+
+extension Array {
+    /// The element of a one-element array.
+    var onlyElement: Element? { count == 1 ? self[0] : nil }
 }

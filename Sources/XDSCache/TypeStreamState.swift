@@ -52,11 +52,16 @@ struct TypeStreamState: Sendable {
         wildcard || view.sharedNames == subscription ? ResourceMap(view) : ResourceMap(view, only: subscription)
     }
 
-    /// Replaces the subscription, sharing `shared`'s storage when the names are the same.
-    mutating func subscribe(_ names: Set<String>, sharing shared: Set<String>?) {
+    /// Replaces the subscription, sharing `table`'s names (and their digest) when they are the same.
+    mutating func subscribe(_ names: Set<String>, sharing table: ResourceTable?) {
         guard names != subscription else { return }
-        subscription = names.count == shared?.count && names == shared! ? shared! : names
-        subscriptionDigest = names.reduce(0) { $0 &+ ContentHash.entry(name: $1, version: "") }
+        if let table, names.count == table.names.count, names == table.names {
+            subscription = table.names
+            subscriptionDigest = table.namesDigest
+        } else {
+            subscription = names
+            subscriptionDigest = names.reduce(0) { $0 &+ ContentHash.entry(name: $1, version: "") }
+        }
     }
 
     mutating func subscribe(adding name: String) -> Bool {

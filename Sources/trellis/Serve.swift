@@ -11,7 +11,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("config-dir"), help: "Directory of Istio resources (YAML), watched for edits.")
     var configDirectory: String
 
-    @Option(name: .customLong("data-dir"), help: "Directory for Trellis' own state: the CA (ca/), token hashes (tokens.json), config-status.json.")
+    @Option(name: .customLong("data-dir"), help: "Directory for Trellis' own state: the store (trellis.db: resources applied through the API), the admin token, the CA (ca/), token hashes (tokens.json), config-status.json.")
     var dataDirectory: String
 
     @Option(name: .customLong("xds-address"), help: "HOST:PORT of the plaintext xDS (ADS) server.")
@@ -47,12 +47,20 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("stream-idle-timeout"), help: "Close a proxy's stream when it reads nothing for this long, so a stuck proxy holds nothing (Go duration; 0 never closes).")
     var streamIdleTimeout: String = "60s"
 
+    @Option(name: .customLong("http-address"), help: "HOST:PORT of the admin HTTP API (apply/get/delete, health).")
+    var httpAddress: String = "127.0.0.1:15014"
+
+    @Option(name: .customLong("max-request-bytes"), help: "The largest request body the admin API reads; larger ones get 413.")
+    var maxRequestBytes: Int = 4 << 20
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
     func validate() throws {
         _ = try parseAddress(xdsAddress, flag: "--xds-address")
         _ = try parseAddress(secureXDSAddress, flag: "--secure-xds-address")
+        _ = try parseAddress(httpAddress, flag: "--http-address")
+        guard maxRequestBytes > 0 else { throw ValidationError("--max-request-bytes must be positive") }
         _ = try parseDuration(workloadCertTTL, flag: "--workload-cert-ttl")
         _ = try idleTimeout()
         let after = try parseShortDuration(debounceAfter, flag: "--debounce-after")
@@ -85,6 +93,8 @@ struct Serve: AsyncParsableCommand {
         options.debounceAfter = try parseShortDuration(debounceAfter, flag: "--debounce-after")
         options.debounceMax = try parseShortDuration(debounceMax, flag: "--debounce-max")
         options.streamIdleTimeout = try idleTimeout()
+        options.httpAddress = try parseAddress(httpAddress, flag: "--http-address")
+        options.maxRequestBytes = maxRequestBytes
         do {
             try await ControlPlaneServer(options: options, logger: logger).run()
         } catch let error as ControlPlaneError {

@@ -5,6 +5,9 @@ import ArgumentParser
 struct Trellis: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "An Istio-compatible service-mesh control plane for Envoy.",
-        subcommands: [Serve.self, Validate.self, Translate.self, Bootstrap.self, Token.self, LoadGen.self]
+        subcommands: [
+            Serve.self, Validate.self, Apply.self, Get.self, Delete.self, Translate.self, Bootstrap.self, Token.self,
+            LoadGen.self,
+        ]
     )
 }

@@ -296,7 +296,8 @@ def test_serve_fails_when_address_is_in_use(tmp_path, trellis_bin):
         port = holder.getsockname()[1]
         result = run_trellis(
             ["serve", "--config-dir", tmp_path / "config", "--data-dir", tmp_path / "data",
-             "--xds-address", f"127.0.0.1:{port}", "--secure-xds-address", f"127.0.0.1:{free_port()}"],
+             "--xds-address", f"127.0.0.1:{port}", "--secure-xds-address", f"127.0.0.1:{free_port()}",
+             "--http-address", f"127.0.0.1:{free_port()}"],
             binary=trellis_bin,
         )
     assert result.returncode == 1, (result.returncode, result.stderr)

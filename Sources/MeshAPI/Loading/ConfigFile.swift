@@ -2,11 +2,22 @@
 public struct ConfigFile: Sendable, Equatable {
     public var path: String
     public var contents: String
+    /// Where it comes from: a resource may be defined by one source only.
+    public var origin: ConfigOrigin
 
-    public init(path: String, contents: String) {
+    public init(path: String, contents: String, origin: ConfigOrigin = .directory) {
         self.path = path
         self.contents = contents
+        self.origin = origin
     }
+}
+
+/// The two sources of a server's configuration.
+public enum ConfigOrigin: String, Sendable, Equatable {
+    /// Files: `--config-dir`, or the paths given to `trellis validate`.
+    case directory = "the config dir"
+    /// The store, through the admin API (`trellis apply`).
+    case api = "the API"
 }
 
 /// What loading a set of files gives: the valid resources, every problem found, and the keys of

@@ -18,7 +18,7 @@ public enum ConfigLoader {
             contexts += used
         }
         cache?.keep(only: Set(files.map(\.path)))
-        let definitions = lastDefinitions(contexts)
+        let definitions = lastDefinitions(contexts, apiPaths: Set(files.filter { $0.origin == .api }.map(\.path)))
         documents.removeAll { definitions[$0.decoded.key] !== $0.context }
         CrossResourceValidation.validate(documents)
 
@@ -35,18 +35,35 @@ public enum ConfigLoader {
     }
 
     /// The context that defines each key: its last document. Earlier ones are told they are
-    /// shadowed (and are neither served nor checked against the rest of the set).
-    private static func lastDefinitions(_ contexts: [DocumentContext]) -> [ResourceKey: DocumentContext] {
+    /// shadowed (and are neither served nor checked against the rest of the set). A key that
+    /// both the config dir and the API define is an error on both sides, never a silent
+    /// override: neither is served (the last good version keeps serving) until one goes.
+    private static func lastDefinitions(_ contexts: [DocumentContext], apiPaths: Set<String>) -> [ResourceKey: DocumentContext] {
         var last: [ResourceKey: DocumentContext] = [:]
+        var lastOfOtherOrigin: [ResourceKey: DocumentContext] = [:]
         for context in contexts {
-            if let key = context.key { last[key] = context }
+            guard let key = context.key else { continue }
+            if let previous = last[key], apiPaths.contains(previous.file) != apiPaths.contains(context.file) {
+                lastOfOtherOrigin[key] = previous
+            }
+            last[key] = context
         }
         for context in contexts {
-            guard let key = context.key, let definition = last[key], definition !== context else { continue }
-            context.warning(
-                "metadata.name",
-                "\(key) is defined again at \(definition.file):\(definition.line(of: "metadata.name")); "
-                    + "the later definition is the one served")
+            guard let key = context.key, let definition = last[key] else { continue }
+            if let other = lastOfOtherOrigin[key], context === definition || context === other {
+                let elsewhere = context === definition ? other : definition
+                let origin = { (c: DocumentContext) in apiPaths.contains(c.file) ? ConfigOrigin.api : .directory }
+                context.error(
+                    "metadata.name",
+                    "\(key) is defined both in \(origin(context).rawValue) and in \(origin(elsewhere).rawValue) "
+                        + "(\(elsewhere.file):\(elsewhere.line(of: "metadata.name"))); a resource has one source: "
+                        + "delete one of them")
+            } else if definition !== context {
+                context.warning(
+                    "metadata.name",
+                    "\(key) is defined again at \(definition.file):\(definition.line(of: "metadata.name")); "
+                        + "the later definition is the one served")
+            }
         }
         return last
     }

@@ -6,7 +6,7 @@ public enum ConfigPaths {
     /// A named file is read whatever its extension; a directory contributes its `*.yaml` and
     /// `*.yml` files, recursively, in path order. Throws for the first path or file that cannot
     /// be read.
-    static func read(_ paths: [String]) throws(ConfigLoadError) -> [ConfigFile] {
+    public static func read(_ paths: [String]) throws(ConfigLoadError) -> [ConfigFile] {
         var files: [ConfigFile] = []
         for path in paths {
             var isDirectory: ObjCBool = false

@@ -36,6 +36,8 @@ class TrellisServer(ManagedProcess):
         self.xds_address = f"{host}:{self.port}"
         self.secure_port = secure_port or free_port(host)
         self.secure_xds_address = f"{host}:{self.secure_port}"
+        self.http_port = free_port(host)
+        self.http_url = f"http://{host}:{self.http_port}"
         binary = Path(binary or trellis_binary())
         super().__init__(
             "trellis",
@@ -46,11 +48,17 @@ class TrellisServer(ManagedProcess):
                 "--data-dir", self.data_dir,
                 "--xds-address", self.xds_address,
                 "--secure-xds-address", self.secure_xds_address,
+                "--http-address", f"{host}:{self.http_port}",
                 "--log-level", log_level,
                 *extra_args,
             ],
             log_path,
         )
+
+    @property
+    def admin_token(self) -> str:
+        """The admin API's bearer token, as the server wrote it into its data dir."""
+        return (self.data_dir / "admin-token").read_text().strip()
 
     def accepts_connections(self) -> bool:
         try:

@@ -1,0 +1,189 @@
+import CertificateAuthority
+import ConfigStore
+import Foundation
+import HTTPTypes
+public import Hummingbird
+import MeshAPI
+import NIOCore
+
+/// The admin API's routes, Kubernetes-style:
+/// - `/apis/GROUP/VERSION/namespaces/NS/PLURAL[/NAME]` (and `/api/v1/...` for Secrets): GET one
+///   or a list, PUT/POST create-or-update, DELETE; `/apis/GROUP/VERSION/PLURAL`: a list across
+///   namespaces;
+/// - `POST /api/apply`: any number of documents of any kinds, all applied or none (`trellis apply`);
+/// - `?dryRun=true` (or `All`) validates and answers as if applied, changing nothing;
+/// - `GET /healthz`, `GET /readyz` need no token; everything else needs the admin bearer token.
+/// Every refusal is a 4xx with a `Status` body naming resource and field.
+public struct AdminRouter: Sendable {
+    public let resources: MeshResources
+    public let token: AdminToken
+    /// `--max-request-bytes`.
+    public var maxRequestBytes: Int
+    /// Nil when ready, else why not (`/readyz`).
+    public var notReadyReason: @Sendable () -> String?
+
+    public init(
+        resources: MeshResources, token: AdminToken, maxRequestBytes: Int = 4 << 20,
+        notReadyReason: @escaping @Sendable () -> String? = { nil }
+    ) {
+        self.resources = resources
+        self.token = token
+        self.maxRequestBytes = maxRequestBytes
+        self.notReadyReason = notReadyReason
+    }
+
+    public func build() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.get("/healthz") { _, _ in Self.text("ok\n") }
+        router.get("/readyz") { _, _ in
+            guard let reason = notReadyReason() else { return Self.text("ok\n") }
+            return Self.text("not ready: \(reason)\n", status: .serviceUnavailable)
+        }
+        let api = router.group().add(middleware: BearerTokenMiddleware(token: token))
+        let namespaced = ["/apis/:group/:version/namespaces/:namespace/:plural", "/api/:version/namespaces/:namespace/:plural"]
+        for path in namespaced {
+            api.get(RouterPath(path)) { request, context in await handle(request) { try await list(request, context) } }
+            api.post(RouterPath(path)) { request, context in await handle(request) { try await write(request, context) } }
+            api.get(RouterPath(path + "/:name")) { request, context in await handle(request) { try await get(request, context) } }
+            api.put(RouterPath(path + "/:name")) { request, context in await handle(request) { try await write(request, context) } }
+            api.delete(RouterPath(path + "/:name")) { request, context in
+                await handle(request) { try await delete(request, context) }
+            }
+        }
+        for path in ["/apis/:group/:version/:plural", "/api/:version/:plural"] {
+            api.get(RouterPath(path)) { request, context in await handle(request) { try await list(request, context) } }
+        }
+        api.post("/api/apply") { request, context in
+            await handle(request) {
+                let files = try ApplyRequest.files(
+                    try await body(request), contentType: request.headers[.contentType],
+                    source: request.headers[.trellisSource])
+                let result = try await resources.apply(files, dryRun: isDryRun(request))
+                return Self.json(ResourceJSON.applyResult(result, dryRun: isDryRun(request)))
+            }
+        }
+        return router
+    }
+
+    // MARK: - Handlers
+
+    private func get(_ request: Request, _ context: BasicRequestContext) async throws(APIError) -> Response {
+        let key = try ResourcePath.key(context.parameters)
+        guard let resource = try await resources.resource(key) else { throw await resources.notFound(key) }
+        return try Self.render([resource], list: nil, request: request)
+    }
+
+    private func list(_ request: Request, _ context: BasicRequestContext) async throws(APIError) -> Response {
+        let kind = try ResourcePath.kind(context.parameters)
+        let (items, revision) = try await resources.list(kind, namespace: context.parameters.get("namespace"))
+        return try Self.render(items, list: (kind, revision), request: request)
+    }
+
+    private func write(_ request: Request, _ context: BasicRequestContext) async throws(APIError) -> Response {
+        let kind = try ResourcePath.kind(context.parameters)
+        let target = MeshResources.Target(
+            kind: kind, namespace: try ResourcePath.namespace(context.parameters), name: context.parameters.get("name"))
+        let body = try await body(request)
+        let file = ConfigFile(path: request.headers[.trellisSource] ?? "request", contents: body, origin: .api)
+        let result = try await resources.apply([file], target: target, dryRun: isDryRun(request))
+        guard result.outcomes.count == 1, let outcome = result.outcomes.first else {
+            throw .badRequest("a request to \(request.uri.path) carries exactly one \(kind.rawValue)")
+        }
+        var response = try Self.render([outcome.resource], list: nil, request: request)
+        response.status = outcome.action == .created ? .created : .ok
+        response.headers[.trellisAction] = outcome.action.rawValue
+        for warning in result.warnings { response.headers.append(HTTPField(name: .warning, value: "299 - \"\(warning)\"")) }
+        return response
+    }
+
+    private func delete(_ request: Request, _ context: BasicRequestContext) async throws(APIError) -> Response {
+        let key = try ResourcePath.key(context.parameters)
+        let expected: StoreRevision?
+        if let text = request.uri.queryParameters.get("resourceVersion") {
+            guard let revision = StoreRevision(text) else { throw .badRequest("resourceVersion: \"\(text)\" is not a resource version") }
+            expected = revision
+        } else {
+            expected = nil
+        }
+        let deleted = try await resources.delete(key, resourceVersion: expected, dryRun: isDryRun(request))
+        return try Self.render([deleted], list: nil, request: request)
+    }
+
+    // MARK: - Plumbing
+
+    private func handle(_ request: Request, _ body: () async throws -> Response) async -> Response {
+        let refusal: APIError
+        do {
+            return try await body()
+        } catch let error as APIError {
+            refusal = error
+        } catch {
+            // Every path above throws APIError; anything else is a bug, reported as unavailable.
+            refusal = .unavailable("internal error: \(error)")
+        }
+        var response = Self.text(refusal.statusJSON, status: .init(code: refusal.status))
+        response.headers[.contentType] = "application/json"
+        return response
+    }
+
+    private func body(_ request: Request) async throws(APIError) -> String {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: maxRequestBytes)
+        } catch is NIOTooManyBytesError {
+            throw .tooLarge(maxRequestBytes)
+        } catch {
+            throw .badRequest("cannot read the request body: \(error)")
+        }
+        guard let text = buffer.getString(at: buffer.readerIndex, length: buffer.readableBytes),
+            text.utf8.count == buffer.readableBytes
+        else { throw .badRequest("the request body is not UTF-8") }
+        return text
+    }
+
+    private func isDryRun(_ request: Request) -> Bool {
+        ["true", "All", "all"].contains(request.uri.queryParameters.get("dryRun") ?? "")
+    }
+
+    /// JSON, or YAML when the client accepts it (`trellis get -o yaml`).
+    private static func render(
+        _ resources: [StoredResource], list: (kind: ResourceKind, revision: StoreRevision)?, request: Request
+    ) throws(APIError) -> Response {
+        let nodes: [ResourceJSON.Node]
+        do {
+            nodes = try resources.map(ResourceJSON.node)
+        } catch {
+            throw .unavailable("cannot read a stored resource: \(error)")
+        }
+        let wantsYAML = request.headers[.accept]?.contains("yaml") == true
+        if wantsYAML {
+            do {
+                var response = text(try ConfigDocuments.yaml(nodes))
+                response.headers[.contentType] = "application/yaml"
+                return response
+            } catch {
+                throw .unavailable("cannot render YAML: \(error)")
+            }
+        }
+        if let list { return json(ResourceJSON.list(nodes, kind: list.kind, revision: list.revision)) }
+        return json(ConfigDocuments.json(nodes[0]) + "\n")
+    }
+
+    static func text(_ body: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status, headers: [.contentType: "text/plain; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    static func json(_ body: String) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}
+
+extension HTTPField.Name {
+    /// The file name a client read the body from, for diagnostics (`trellis apply -f FILE`).
+    public static var trellisSource: Self { Self("X-Trellis-Source")! }
+    /// created, configured or unchanged.
+    public static var trellisAction: Self { Self("X-Trellis-Action")! }
+    static var warning: Self { Self("Warning")! }
+}

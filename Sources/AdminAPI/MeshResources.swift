@@ -1,0 +1,223 @@
+public import ConfigStore
+public import Foundation
+public import MeshAPI
+
+/// The resources applied through the API: validated exactly as the config dir is (the same
+/// loader over the whole set: config dir, stored resources, the request), written to the store
+/// all or nothing with compare-and-swap, read back with their revisions. One actor per server,
+/// so that an apply is validated against the state it is written over.
+public actor MeshResources {
+    public enum Action: String, Sendable {
+        case created, configured, unchanged, deleted
+    }
+
+    /// What happened to one resource of a request.
+    public struct Outcome: Sendable {
+        public var action: Action
+        public var resource: StoredResource
+    }
+
+    /// What an apply did (or, dry run, would do), and the warnings of its documents.
+    public struct ApplyResult: Sendable {
+        public var outcomes: [Outcome]
+        public var warnings: [Diagnostic]
+    }
+
+    /// What a request path requires of its documents.
+    public struct Target: Sendable, Equatable {
+        public var kind: ResourceKind
+        public var namespace: String
+        public var name: String?
+
+        public init(kind: ResourceKind, namespace: String, name: String? = nil) {
+            self.kind = kind
+            self.namespace = namespace
+            self.name = name
+        }
+    }
+
+    private let store: any ConfigStore
+    private let directoryFiles: @Sendable () -> [ConfigFile]
+    private let now: @Sendable () -> Date
+
+    /// `directoryFiles`: the config dir's files as last applied, validated with every request.
+    public init(
+        store: any ConfigStore, directoryFiles: @escaping @Sendable () -> [ConfigFile] = { [] },
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.store = store
+        self.directoryFiles = directoryFiles
+        self.now = now
+    }
+
+    /// Validates the documents of `files` (one or more each; a file's path names it in
+    /// diagnostics) against the whole configuration and stores every resource in them in one
+    /// transaction, or none.
+    public func apply(_ files: [ConfigFile], target: Target? = nil, dryRun: Bool = false) async throws(APIError)
+        -> ApplyResult
+    {
+        let defaultNamespace = target?.namespace ?? "default"
+        var documents: [ConfigDocument] = []
+        var validated: [ConfigFile] = []
+        for file in files {
+            let split: [ConfigDocument]
+            do {
+                split = try ConfigDocuments.split(file.contents, defaultNamespace: defaultNamespace)
+            } catch {
+                // The loader says precisely what is wrong, with the line; the split only that it is.
+                let diagnostics = ConfigLoader.load([ConfigFile(path: file.path, contents: file.contents, origin: .api)])
+                    .diagnostics
+                if diagnostics.contains(where: { $0.severity == .error }) { throw .invalid(diagnostics) }
+                throw .badRequest("\(file.path): \(error)")
+            }
+            documents += split
+            // A document without a namespace takes the path's: validate what will be stored then.
+            let contents = defaultNamespace == "default" ? file.contents : split.map(\.normalized).joined(separator: "---\n")
+            validated.append(ConfigFile(path: file.path, contents: contents, origin: .api))
+        }
+        guard !documents.isEmpty else { throw .badRequest("no resources in the request") }
+        if let target { try check(documents, against: target) }
+
+        let current = try await storedResources()
+        let applied = Set(documents.map(\.key))
+        let sources = Set(files.map(\.path))
+        let all = directoryFiles() + current.values.filter { !applied.contains($0.key) }.map(\.configFile) + validated
+        let diagnostics = ConfigLoader.load(all).diagnostics.filter { sources.contains($0.source.file) }
+        guard !diagnostics.contains(where: { $0.severity == .error }) else { throw .invalid(diagnostics) }
+
+        // The last document of a key is the one applied (the loader warned about the others).
+        var last: [ResourceKey: ConfigDocument] = [:]
+        for document in documents { last[document.key] = document }
+        var outcomes: [Outcome] = []
+        var writes: [StoreWrite] = []
+        for key in last.keys.sorted() {
+            let document = last[key]!
+            let existing = current[key]
+            if let written = document.resourceVersion {
+                guard let revision = StoreRevision(written) else {
+                    throw .badRequest("\(key): metadata.resourceVersion: \"\(written)\" is not a resource version")
+                }
+                guard existing?.modRevision == revision else {
+                    throw .conflict(
+                        "\(key): the resource has been modified since resourceVersion \(written)"
+                            + (existing.map { " (now \($0.modRevision))" } ?? " (it no longer exists)")
+                            + "; get it again and re-apply your change")
+                }
+            }
+            if let existing, existing.document == document.normalized {
+                outcomes.append(Outcome(action: .unchanged, resource: existing))
+                continue
+            }
+            let resource = StoredResource(key: key, document: document.normalized, createdAt: existing?.createdAt ?? now())
+            let value: [UInt8]
+            do {
+                value = try resource.value()
+            } catch {
+                throw .badRequest("\(key): cannot be stored: \(error)")
+            }
+            writes.append(
+                .put(
+                    key: StoredResource.storeKey(key), value: value,
+                    expect: existing.map { .modRevision($0.modRevision) } ?? .absent))
+            outcomes.append(Outcome(action: existing == nil ? .created : .configured, resource: resource))
+        }
+        let warnings = diagnostics.filter { $0.severity == .warning }
+        guard !dryRun, !writes.isEmpty else { return ApplyResult(outcomes: outcomes, warnings: warnings) }
+        let revision = try await commit(writes)
+        for index in outcomes.indices where outcomes[index].action != .unchanged {
+            outcomes[index].resource.modRevision = revision
+        }
+        return ApplyResult(outcomes: outcomes, warnings: warnings)
+    }
+
+    /// Deletes a resource applied through the API. `resourceVersion`: only if it is still that one.
+    public func delete(_ key: ResourceKey, resourceVersion: StoreRevision? = nil, dryRun: Bool = false) async throws(APIError)
+        -> StoredResource
+    {
+        guard let existing = try await resource(key) else { throw notFound(key) }
+        if let resourceVersion, resourceVersion != existing.modRevision {
+            throw .conflict("\(key): the resource has been modified since resourceVersion \(resourceVersion) (now \(existing.modRevision))")
+        }
+        if !dryRun {
+            _ = try await commit([.delete(key: StoredResource.storeKey(key), expect: .modRevision(existing.modRevision))])
+        }
+        return existing
+    }
+
+    /// One resource, or nil.
+    public func resource(_ key: ResourceKey) async throws(APIError) -> StoredResource? {
+        do {
+            guard let entry = try await store.get(StoredResource.storeKey(key)) else { return nil }
+            return try StoredResource(entry)
+        } catch {
+            throw .unavailable("cannot read the store: \(error)")
+        }
+    }
+
+    /// The resources of `kind`, in `namespace` or all, sorted by namespace and name; and the
+    /// store revision they were read at.
+    public func list(_ kind: ResourceKind, namespace: String?) async throws(APIError) -> ([StoredResource], StoreRevision) {
+        let prefix = StoredResource.kindPrefix(kind) + (namespace.map { "\($0)/" } ?? "")
+        do {
+            let (entries, revision) = try await store.list(prefix: prefix)
+            return (try entries.map { entry throws(StoredResourceError) in try StoredResource(entry) }, revision)
+        } catch {
+            throw .unavailable("cannot read the store: \(error)")
+        }
+    }
+
+    /// A 404 that says where the resource is defined when the config dir has it.
+    public func notFound(_ key: ResourceKey) -> APIError {
+        for file in directoryFiles() {
+            if let document = (try? ConfigDocuments.split(file.contents))?.first(where: { $0.key == key }) {
+                return .conflict(
+                    "\(key) is defined in the config dir (\(file.path):\(document.line)), not through the API; "
+                        + "edit or remove it there")
+            }
+        }
+        return .notFound("\(key) not found")
+    }
+
+    private func storedResources() async throws(APIError) -> [ResourceKey: StoredResource] {
+        do {
+            let (entries, _) = try await store.list(prefix: StoredResource.keyPrefix)
+            var resources: [ResourceKey: StoredResource] = [:]
+            for entry in entries {
+                let resource = try StoredResource(entry)
+                resources[resource.key] = resource
+            }
+            return resources
+        } catch {
+            throw .unavailable("cannot read the store: \(error)")
+        }
+    }
+
+    private func commit(_ writes: [StoreWrite]) async throws(APIError) -> StoreRevision {
+        do {
+            return try await store.commit(writes)
+        } catch let error as StoreError {
+            if case .conflict(let key, _, _) = error {
+                throw .conflict("\(key) changed while this request was being applied; retry")
+            }
+            throw .unavailable("cannot write the store: \(error)")
+        } catch {
+            throw .unavailable("cannot write the store: \(error)")
+        }
+    }
+
+    private func check(_ documents: [ConfigDocument], against target: Target) throws(APIError) {
+        for document in documents {
+            let key = document.key
+            if key.kind != target.kind {
+                throw .badRequest("\(key): kind: the path is for \(target.kind.rawValue), the body is a \(key.kind.rawValue)")
+            }
+            if key.namespace != target.namespace {
+                throw .badRequest(
+                    "\(key): metadata.namespace: \"\(key.namespace)\" does not match the path's namespace \"\(target.namespace)\"")
+            }
+            if let name = target.name, key.name != name {
+                throw .badRequest("\(key): metadata.name: \"\(key.name)\" does not match the path's name \"\(name)\"")
+            }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import AsyncHTTPClient
+import CertificateAuthority
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// The options every command that talks to the admin API shares.
+struct AdminConnection: ParsableArguments {
+    @Option(name: .customLong("server"), help: "URL of the admin API of `trellis serve`.")
+    var server: String = "http://127.0.0.1:15014"
+
+    @Option(name: .customLong("token-file"), help: "File holding the admin token (the server's DATA_DIR/admin-token).")
+    var tokenFile: String?
+
+    @Option(name: .customLong("data-dir"), help: "The server's data dir, to read its admin-token (when neither --token-file nor TRELLIS_TOKEN is given).")
+    var dataDirectory: String?
+
+    /// `--token-file`, else `TRELLIS_TOKEN`, else the data dir's `admin-token`.
+    func token() -> String {
+        if let tokenFile { return readToken(tokenFile) }
+        if let token = ProcessInfo.processInfo.environment["TRELLIS_TOKEN"], !token.isEmpty { return token }
+        if let dataDirectory {
+            return readToken((dataDirectory as NSString).appendingPathComponent(AdminToken.fileName))
+        }
+        failAndExit("no admin token: pass --token-file FILE, set TRELLIS_TOKEN, or pass --data-dir of the server")
+    }
+
+    private func readToken(_ path: String) -> String {
+        do {
+            return try AdminToken.read(path)
+        } catch {
+            failAndExit("cannot read the admin token: \(error)")
+        }
+    }
+}
+
+/// One answer of the admin API.
+struct AdminResponse {
+    var status: Int
+    var headers: HTTPHeaders
+    var body: String
+
+    var isSuccess: Bool { (200..<300).contains(status) }
+
+    /// The `message` of a `Status` body (or the body itself), as kubectl prints errors.
+    var errorMessage: String {
+        // Not a Status body (a proxy in between, say): the body as it came.
+        let status = (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]
+        let reason = status?["reason"] as? String ?? String(self.status)
+        return "Error from server (\(reason)): \(status?["message"] as? String ?? body)"
+    }
+}
+
+/// A small client of the admin API for the CLI.
+struct AdminClient {
+    let connection: AdminConnection
+
+    func send(
+        _ method: HTTPMethod, _ path: String, body: String? = nil, contentType: String = "application/yaml",
+        headers extra: [(String, String)] = []
+    ) async -> AdminResponse {
+        let token = connection.token()
+        let base = connection.server.hasSuffix("/") ? String(connection.server.dropLast()) : connection.server
+        var request = HTTPClientRequest(url: base + path)
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        for (name, value) in extra { request.headers.add(name: name, value: value) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: contentType)
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        do {
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+            let collected = try await response.body.collect(upTo: 256 << 20)
+            return AdminResponse(
+                status: Int(response.status.code), headers: response.headers, body: String(buffer: collected))
+        } catch {
+            failAndExit("cannot reach the admin API at \(connection.server): \(error)")
+        }
+    }
+}

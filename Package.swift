@@ -139,6 +139,7 @@ let package = Package(
             name: "trellis",
             dependencies: [
                 "ControlPlane", "MeshAPI", "CertificateAuthority", "XDSTranslator", "XDSCache", "LoadGenerator",
+                "AdminAPI", "ConfigStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -185,7 +186,7 @@ let package = Package(
         .testTarget(
             name: "ControlPlaneTests",
             dependencies: [
-                "ControlPlane", "MeshAPI", "XDSCache", "XDSTranslator", "EnvoyAPI", "CertificateAuthority",
+                "ControlPlane", "AdminAPI", "ConfigStore", "MeshAPI", "XDSCache", "XDSTranslator", "EnvoyAPI", "CertificateAuthority",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),

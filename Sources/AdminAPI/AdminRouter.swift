@@ -11,11 +11,13 @@ import NIOCore
 ///   or a list, PUT/POST create-or-update, DELETE; `/apis/GROUP/VERSION/PLURAL`: a list across
 ///   namespaces;
 /// - `POST /api/apply`: any number of documents of any kinds, all applied or none (`trellis apply`);
+/// - `POST /api/tokens`: mints a workload token for the secure xDS port (`trellis token create`);
 /// - `?dryRun=true` (or `All`) validates and answers as if applied, changing nothing;
 /// - `GET /healthz`, `GET /readyz` need no token; everything else needs the admin bearer token.
 /// Every refusal is a 4xx with a `Status` body naming resource and field.
 public struct AdminRouter: Sendable {
     public let resources: MeshResources
+    public let tokens: WorkloadTokens
     public let token: AdminToken
     /// `--max-request-bytes`.
     public var maxRequestBytes: Int
@@ -23,10 +25,11 @@ public struct AdminRouter: Sendable {
     public var notReadyReason: @Sendable () -> String?
 
     public init(
-        resources: MeshResources, token: AdminToken, maxRequestBytes: Int = 4 << 20,
+        resources: MeshResources, tokens: WorkloadTokens, token: AdminToken, maxRequestBytes: Int = 4 << 20,
         notReadyReason: @escaping @Sendable () -> String? = { nil }
     ) {
         self.resources = resources
+        self.tokens = tokens
         self.token = token
         self.maxRequestBytes = maxRequestBytes
         self.notReadyReason = notReadyReason
@@ -60,6 +63,14 @@ public struct AdminRouter: Sendable {
                     source: request.headers[.trellisSource])
                 let result = try await resources.apply(files, dryRun: isDryRun(request))
                 return Self.json(ResourceJSON.applyResult(result, dryRun: isDryRun(request)))
+            }
+        }
+        api.post("/api/tokens") { request, context in
+            await handle(request) {
+                let ask = try TokenRequest.decode(try await body(request))
+                let token = try await tokens.create(
+                    namespace: ask.namespace, serviceAccount: ask.serviceAccount, ttl: ask.ttlSeconds)
+                return Self.json("{\"token\": \(ConfigDocuments.jsonString(token))}\n")
             }
         }
         return router

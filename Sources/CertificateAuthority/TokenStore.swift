@@ -14,10 +14,9 @@ public struct TokenGrant: Sendable, Equatable {
     }
 }
 
-/// Bearer tokens for the secure xDS port, kept as SHA-256 hashes in `DATA_DIR/tokens.json`
-/// (0600). Minting writes the file; verifying re-reads it when it changed, so a token minted
-/// by `trellis token create` works against a running server at once, and any replica that can
-/// read the store can verify. Comparison is constant-time over every stored hash.
+/// The token file of Trellis before the store (`DATA_DIR/tokens.json`, SHA-256 hashes): read
+/// once to move its tokens into the store. Also the digest and constant-time comparison every
+/// token check uses.
 public final class TokenStore: Sendable {
     private struct Record: Codable, Sendable {
         var sha256: String
@@ -31,44 +30,28 @@ public final class TokenStore: Sendable {
         var tokens: [Record] = []
     }
 
+    /// One token of the file: its hash and what it grants.
+    public struct LegacyToken: Sendable {
+        public var sha256: String
+        public var namespace: String
+        public var serviceAccount: String
+        public var createdAt: Date
+        public var expiresAt: Date?
+    }
+
     public let path: String
 
     public init(dataDirectory: String) {
         path = (dataDirectory as NSString).appendingPathComponent("tokens.json")
     }
 
-    /// Mints a token and stores its hash. The token itself is returned once and never stored.
-    public func create(namespace: String, serviceAccount: String, ttl: TimeInterval?, now: Date = Date()) throws -> String {
-        var random = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }
-        let token = "trellis-" + Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-        var file = try load()
-        file.tokens.append(
-            Record(
-                sha256: Self.digest(token).map { String(format: "%02x", $0) }.joined(),
-                namespace: namespace, serviceAccount: serviceAccount, createdAt: now,
-                expiresAt: ttl.map { now.addingTimeInterval($0) }))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
-        try SecretFiles.write(String(decoding: try encoder.encode(file), as: UTF8.self) + "\n", to: path)
-        return token
-    }
-
-    /// The grant of a valid, unexpired token, or nil. Throws when the store cannot be read, so
-    /// that the caller refuses the stream for that reason (and says so) rather than as a bad token.
-    public func verify(_ token: String, now: Date = Date()) throws -> TokenGrant? {
-        let file = try load()
-        let presented = Self.digest(token)
-        var match: Record?
-        for record in file.tokens {
-            // Every record is compared in full, so timing does not reveal how close a guess was.
-            if Self.constantTimeEqual(presented, Self.bytes(hex: record.sha256)) { match = record }
+    /// Every token of the file (none when there is no file). Throws when it cannot be read.
+    public func records() throws -> [LegacyToken] {
+        try load().tokens.map {
+            LegacyToken(
+                sha256: $0.sha256, namespace: $0.namespace, serviceAccount: $0.serviceAccount, createdAt: $0.createdAt,
+                expiresAt: $0.expiresAt)
         }
-        guard let match, match.expiresAt.map({ $0 > now }) ?? true else { return nil }
-        return TokenGrant(namespace: match.namespace, serviceAccount: match.serviceAccount, expiresAt: match.expiresAt)
     }
 
     private func load() throws -> File {
@@ -88,11 +71,11 @@ public final class TokenStore: Sendable {
         }
     }
 
-    static func digest(_ token: String) -> [UInt8] {
+    public static func digest(_ token: String) -> [UInt8] {
         Array(SHA256.hash(data: Data(token.utf8)))
     }
 
-    static func bytes(hex: String) -> [UInt8] {
+    public static func bytes(hex: String) -> [UInt8] {
         var bytes: [UInt8] = []
         var index = hex.startIndex
         while index < hex.endIndex, let next = hex.index(index, offsetBy: 2, limitedBy: hex.endIndex) {
@@ -102,7 +85,7 @@ public final class TokenStore: Sendable {
         return bytes
     }
 
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }
         var difference: UInt8 = 0
         for index in a.indices { difference |= a[index] ^ b[index] }

@@ -75,6 +75,11 @@ public struct ControlPlaneServer: Sendable {
         let controller = MeshController(
             certificates: certificates, rootNamespace: options.rootNamespace, status: status, logger: logger)
         let store = try openStore()
+        do {
+            try await WorkloadTokens(store: store).importLegacy(dataDirectory: options.dataDirectory)
+        } catch {
+            throw ControlPlaneError.dataDirectory(options.dataDirectory, "cannot move tokens.json into the store: \(error)")
+        }
         let wakeup = Wakeup()
         let stored = StoredConfig(store: store, wakeup: wakeup, logger: logger)
         do {
@@ -116,7 +121,7 @@ public struct ControlPlaneServer: Sendable {
             services: [
                 AggregatedDiscoveryService(
                     source: AuthenticatedSource(
-                        controller: controller, tokens: TokenStore(dataDirectory: options.dataDirectory), logger: logger),
+                        controller: controller, tokens: WorkloadTokens(store: store), logger: logger),
                     closer: closer, streamIdleTimeout: options.streamIdleTimeout, logger: logger)
             ])
         let signals = ShutdownSignals {
@@ -256,7 +261,8 @@ public struct ControlPlaneServer: Sendable {
         }
         let applied = watcher.appliedDirectoryFiles
         let router = AdminRouter(
-            resources: MeshResources(store: store, directoryFiles: { applied.current }), token: token,
+            resources: MeshResources(store: store, directoryFiles: { applied.current }),
+            tokens: WorkloadTokens(store: store), token: token,
             maxRequestBytes: options.maxRequestBytes, notReadyReason: { controller.heldReason })
         let address = options.httpAddress
         return Application(

@@ -1,3 +1,4 @@
+import AdminAPI
 import CertificateAuthority
 import EnvoyAPI
 import Foundation
@@ -223,10 +224,10 @@ struct PlaintextSource: ProxySnapshotSource {
 /// A token store that cannot be read refuses every stream (UNAVAILABLE): never a grant by error.
 struct AuthenticatedSource: ProxySnapshotSource {
     let controller: MeshController
-    let tokens: TokenStore
+    let tokens: WorkloadTokens
     let logger: Logger
 
-    func subscribe(node: Envoy_Config_Core_V3_Node, metadata: Metadata) throws -> SnapshotSubscription {
+    func subscribe(node: Envoy_Config_Core_V3_Node, metadata: Metadata) async throws -> SnapshotSubscription {
         guard let header = metadata[stringValues: "authorization"].first(where: { _ in true }),
             header.hasPrefix("Bearer ")
         else {
@@ -236,7 +237,7 @@ struct AuthenticatedSource: ProxySnapshotSource {
         }
         let grant: TokenGrant?
         do {
-            grant = try tokens.verify(String(header.dropFirst("Bearer ".count)))
+            grant = try await tokens.verify(String(header.dropFirst("Bearer ".count)))
         } catch {
             logger.error("cannot verify a token: \(error); refusing the stream")
             throw RPCError(code: .unavailable, message: "the server cannot read its token store; try again later")

@@ -54,7 +54,7 @@ struct ADSStream<Messages: DiscoveryMessages> {
                         logger[metadataKey: "node"] = "\(node.id)"
                         let subscription: SnapshotSubscription
                         do {
-                            subscription = try source.subscribe(node: node, metadata: metadata)
+                            subscription = try await source.subscribe(node: node, metadata: metadata)
                         } catch {
                             // Once per refused stream: operators see why a proxy gets no config.
                             logger.warning("stream refused: \((error as? RPCError)?.message ?? "\(error)")")

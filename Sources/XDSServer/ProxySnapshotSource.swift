@@ -7,5 +7,5 @@ public import XDSCache
 public protocol ProxySnapshotSource: Sendable {
     /// Throws an `RPCError` (e.g. invalidArgument for a malformed node id, unauthenticated for a
     /// bad token) that ends this stream only.
-    func subscribe(node: Envoy_Config_Core_V3_Node, metadata: Metadata) throws -> SnapshotSubscription
+    func subscribe(node: Envoy_Config_Core_V3_Node, metadata: Metadata) async throws -> SnapshotSubscription
 }

@@ -16,8 +16,10 @@ struct AdminConnection: ParsableArguments {
     @Option(name: .customLong("data-dir"), help: "The server's data dir, to read its admin-token (when neither --token-file nor TRELLIS_TOKEN is given).")
     var dataDirectory: String?
 
+    var client: AdminClient { AdminClient(server: server, token: Self.token(tokenFile: tokenFile, dataDirectory: dataDirectory)) }
+
     /// `--token-file`, else `TRELLIS_TOKEN`, else the data dir's `admin-token`.
-    func token() -> String {
+    static func token(tokenFile: String?, dataDirectory: String?) -> String {
         if let tokenFile { return readToken(tokenFile) }
         if let token = ProcessInfo.processInfo.environment["TRELLIS_TOKEN"], !token.isEmpty { return token }
         if let dataDirectory {
@@ -26,7 +28,7 @@ struct AdminConnection: ParsableArguments {
         failAndExit("no admin token: pass --token-file FILE, set TRELLIS_TOKEN, or pass --data-dir of the server")
     }
 
-    private func readToken(_ path: String) -> String {
+    private static func readToken(_ path: String) -> String {
         do {
             return try AdminToken.read(path)
         } catch {
@@ -54,14 +56,14 @@ struct AdminResponse {
 
 /// A small client of the admin API for the CLI.
 struct AdminClient {
-    let connection: AdminConnection
+    let server: String
+    let token: String
 
     func send(
         _ method: HTTPMethod, _ path: String, body: String? = nil, contentType: String = "application/yaml",
         headers extra: [(String, String)] = []
     ) async -> AdminResponse {
-        let token = connection.token()
-        let base = connection.server.hasSuffix("/") ? String(connection.server.dropLast()) : connection.server
+        let base = server.hasSuffix("/") ? String(server.dropLast()) : server
         var request = HTTPClientRequest(url: base + path)
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
@@ -70,13 +72,23 @@ struct AdminClient {
             request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(ByteBuffer(string: body))
         }
+        // A server that is not there is an error at once, not connection attempts until the deadline.
+        var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(5), read: .seconds(60)))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let result: Result<AdminResponse, any Error>
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+            let response = try await client.execute(request, timeout: .seconds(60))
             let collected = try await response.body.collect(upTo: 256 << 20)
-            return AdminResponse(
-                status: Int(response.status.code), headers: response.headers, body: String(buffer: collected))
+            result = .success(
+                AdminResponse(status: Int(response.status.code), headers: response.headers, body: String(buffer: collected)))
         } catch {
-            failAndExit("cannot reach the admin API at \(connection.server): \(error)")
+            result = .failure(error)
+        }
+        try? await client.shutdown()  // the process ends next; the request's outcome is what matters
+        switch result {
+        case .success(let response): return response
+        case .failure(let error): failAndExit("cannot reach the admin API at \(server): \(error)")
         }
     }
 }

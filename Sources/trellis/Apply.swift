@@ -26,7 +26,7 @@ struct Apply: AsyncParsableCommand {
         let files = readFiles(files)
         let payload = try JSONSerialization.data(
             withJSONObject: ["files": files.map { ["path": $0.path, "contents": $0.contents] }], options: [.sortedKeys])
-        let response = await AdminClient(connection: connection).send(
+        let response = await connection.client.send(
             .POST, "/api/apply" + (dryRun ? "?dryRun=true" : ""), body: String(decoding: payload, as: UTF8.self),
             contentType: "application/vnd.trellis.files+json")
         guard response.isSuccess else { failWithDiagnostics(response) }

@@ -54,7 +54,7 @@ struct Delete: AsyncParsableCommand {
         var failed = false
         for key in keys {
             let path = resourcePath(key.kind, namespace: key.namespace) + "/\(key.name)" + (dryRun ? "?dryRun=true" : "")
-            let response = await AdminClient(connection: connection).send(.DELETE, path)
+            let response = await connection.client.send(.DELETE, path)
             if response.isSuccess {
                 print("\(key.kind.qualifiedName) \"\(key.name)\" deleted\(dryRun ? " (dry run)" : "")")
             } else if !(ignoreNotFound && response.status == 404) {

@@ -40,7 +40,7 @@ struct Get: AsyncParsableCommand {
         var path = resourcePath(kind, namespace: allNamespaces ? nil : namespace)
         if let name { path += "/\(name)" }
         let accept = output == "yaml" ? "application/yaml" : "application/json"
-        let response = await AdminClient(connection: connection).send(.GET, path, headers: [("Accept", accept)])
+        let response = await connection.client.send(.GET, path, headers: [("Accept", accept)])
         guard response.isSuccess else { failAndExit(response.errorMessage) }
         if output != nil {
             print(response.body, terminator: response.body.hasSuffix("\n") ? "" : "\n")

@@ -47,7 +47,8 @@ import Testing
         func app() -> some ApplicationProtocol {
             let directory = directory
             let router = AdminRouter(
-                resources: MeshResources(store: store, directoryFiles: { directory }), token: AdminToken(token: AdminAPITests.token),
+                resources: MeshResources(store: store, directoryFiles: { directory }), tokens: WorkloadTokens(store: store),
+                token: AdminToken(token: AdminAPITests.token),
                 maxRequestBytes: maxRequestBytes)
             return Application(router: router.build())
         }
@@ -231,5 +232,23 @@ import Testing
             #expect(unknown.status == .notFound)
             #expect(String(buffer: unknown.body).contains("virtualservices"))
         }
+    }
+
+    @Test func aTokenMintedThroughTheAPIIsBoundToItsIdentity() async throws {
+        let setup = Setup()
+        let token = try await setup.app().test(.router) { client in
+            let refused = try await client.execute(
+                uri: "/api/tokens", method: .post, headers: Self.auth,
+                body: ByteBuffer(string: #"{"namespace": "Default", "serviceAccount": "reviews"}"#))
+            #expect(refused.status == .badRequest)
+            let minted = try await client.execute(
+                uri: "/api/tokens", method: .post, headers: Self.auth,
+                body: ByteBuffer(string: #"{"namespace": "default", "serviceAccount": "reviews", "ttlSeconds": 3600}"#))
+            #expect(minted.status == .ok)
+            return try #require(try Self.json(minted)["token"] as? String)
+        }
+        let grant = try #require(try await WorkloadTokens(store: setup.store).verify(token))
+        #expect(grant.namespace == "default" && grant.serviceAccount == "reviews")
+        #expect(try await WorkloadTokens(store: setup.store).verify(token + "x") == nil)
     }
 }

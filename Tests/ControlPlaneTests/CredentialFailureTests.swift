@@ -1,3 +1,5 @@
+import AdminAPI
+import ConfigStore
 import CertificateAuthority
 import EnvoyAPI
 import Foundation
@@ -178,23 +180,42 @@ import XDSTranslator
 /// not mistaken for a bad token either.
 @Suite struct TokenStoreFailureTests {
     @Test("an unreadable token store refuses every stream with UNAVAILABLE")
-    func unreadableTokenStore() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let tokens = TokenStore(dataDirectory: directory.path)
-        let token = try tokens.create(namespace: "default", serviceAccount: "reviews", ttl: nil)
+    func unreadableTokenStore() async throws {
+        let store = InMemoryConfigStore()
+        let tokens = WorkloadTokens(store: store)
+        let token = try await tokens.create(namespace: "default", serviceAccount: "reviews", ttl: nil)
         let source = AuthenticatedSource(
             controller: MeshController(certificates: nil, logger: quietLogger), tokens: tokens, logger: quietLogger)
         var metadata = Metadata()
         metadata.addString("Bearer \(token)", forKey: "authorization")
         let node = sidecarNode(ip: "10.0.0.5", workload: "reviews", metadata: ["SERVICE_ACCOUNT": "reviews"])
-        _ = try source.subscribe(node: node, metadata: metadata)
+        _ = try await source.subscribe(node: node, metadata: metadata)
 
-        try directory.write("tokens.json", "{ not json")
-        #expect {
-            _ = try source.subscribe(node: node, metadata: metadata)
-        } throws: { error in
+        var wrong = Metadata()
+        wrong.addString("Bearer \(token)x", forKey: "authorization")
+        await #expect { _ = try await source.subscribe(node: node, metadata: wrong) } throws: { error in
+            (error as? RPCError)?.code == .unauthenticated
+        }
+
+        store.close()  // from now on every read fails
+        await #expect { _ = try await source.subscribe(node: node, metadata: metadata) } throws: { error in
             (error as? RPCError)?.code == .unavailable
         }
+    }
+
+    @Test("tokens of a data dir from before the store keep working, moved into it once")
+    func legacyTokensAreImported() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let hash = TokenStore.digest("old-token").map { String(format: "%02x", $0) }.joined()
+        try directory.write(
+            "tokens.json",
+            #"{"tokens": [{"sha256": "\#(hash)", "namespace": "default", "serviceAccount": "reviews", "createdAt": "2026-01-01T00:00:00Z"}]}"#)
+        let store = InMemoryConfigStore()
+        try await WorkloadTokens(store: store).importLegacy(dataDirectory: directory.path)
+        let grant = try await WorkloadTokens(store: store).verify("old-token")
+        #expect(grant == TokenGrant(namespace: "default", serviceAccount: "reviews"))
+        #expect(!FileManager.default.fileExists(atPath: directory.path + "/tokens.json"))
+        #expect(FileManager.default.fileExists(atPath: directory.path + "/tokens.json.imported"))
     }
 }

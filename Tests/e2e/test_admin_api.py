@@ -2,12 +2,18 @@
 `trellis serve`, a real Envoy following what was applied, and the store surviving `kill -9`
 (the proxy reconnects to the restarted server and is sent nothing new)."""
 
+import hashlib
 import json
+import sqlite3
+import threading
 from pathlib import Path
 
 import yaml
 
-from harness import free_port, http_get, run_trellis, service_entry
+from harness import free_port, http_get, run_trellis, service_entry, wait_until
+from harness.istio import destination, destination_rule, mesh_service, port as service_port, virtual_service, workload
+from harness.routing import http_route
+from harness.security import root_cert_path
 
 HOST = "echo.mesh.test"
 
@@ -112,3 +118,93 @@ def test_the_api_refuses_without_the_token_and_a_resource_has_one_source(mesh_di
     assert wrong.returncode == 1 and "Unauthorized" in wrong.stderr, wrong.stderr
     not_a_token = run_trellis(["get", "vs", "--server", server.http_url, "--token-file", copy])
     assert not_a_token.returncode == 1 and "not a token" in not_a_token.stderr, not_a_token.stderr
+
+
+def test_an_applied_virtual_service_changes_routes_and_deleting_it_reverts_them(
+        mesh_dir, start_trellis, start_envoy, start_upstream, tmp_path):
+    a, b = start_upstream("A"), start_upstream("B")
+    port = free_port()
+    mesh_dir.write("echo.yaml",
+                   mesh_service("echo", HOST, [service_port(port)],
+                                [workload(a.host, {"http": a.port}, version="v1"),
+                                 workload(b.host, {"http": b.port}, version="v2")]),
+                   destination_rule("echo", HOST, {"v1": {"version": "v1"}, "v2": {"version": "v2"}}))
+    server = start_trellis(mesh_dir.path)
+    envoy = start_envoy(server.xds_address, name="client")
+    envoy.wait_ready()
+    seen = set()
+
+    def both() -> None:
+        response = http_get(f"http://127.0.0.1:{port}/", host_header=HOST, timeout=5.0)
+        seen.add(response.upstream)
+        assert seen == {"A", "B"}, seen
+
+    envoy.wait_for(both, what="traffic to both versions before any VirtualService")
+
+    rule = write(tmp_path / "canary.yaml", virtual_service("echo", [HOST], http=[http_route("all-v2", destination(HOST, "v2"))]))
+    assert cli(server, "apply", "-f", rule).returncode == 0
+    envoy.wait_for(lambda: reaches(envoy, port, "B"), what="the applied route to v2")
+    for _ in range(10):
+        reaches(envoy, port, "B")
+
+    deleted = cli(server, "delete", "-f", rule)
+    assert deleted.stdout.strip() == 'virtualservice.networking.istio.io "echo" deleted', deleted.stderr
+    seen.clear()
+    envoy.wait_for(both, what="traffic to both versions again after the delete")
+
+
+def test_kill_9_during_applies_loses_no_acknowledged_write(mesh_dir, start_trellis, tmp_path):
+    mesh_dir.path.mkdir(parents=True, exist_ok=True)
+    data = tmp_path / "data"
+    server = start_trellis(mesh_dir.path, data_dir=data)
+    minted = run_trellis(["token", "create", "--server", server.http_url, "--token-file", data / "admin-token",
+                          "--namespace", "default", "--service-account", "vm"])
+    assert minted.returncode == 0, minted.stderr
+    root = root_cert_path(data).read_bytes()
+
+    acknowledged = []
+    stop = threading.Event()
+
+    def apply_loop() -> None:
+        for i in range(200):
+            if stop.is_set():
+                return
+            path = write(tmp_path / f"svc-{i}.yaml", service_entry(f"svc-{i}", f"svc-{i}.mesh.test", 8080, [("10.0.0.1", 80)]))
+            if cli(server, "apply", "-f", path).returncode != 0:
+                return
+            acknowledged.append(f"svc-{i}")
+
+    loop = threading.Thread(target=apply_loop)
+    loop.start()
+    try:
+        wait_until(lambda: len(acknowledged) >= 8, timeout=60, what="a few acknowledged applies")
+        server.kill()
+        server.stopped = True
+    finally:
+        stop.set()
+        loop.join(timeout=60)
+
+    restarted = start_trellis(mesh_dir.path, data_dir=data)
+    listed = json.loads(cli(restarted, "get", "se", "-o", "json").stdout)
+    names = {item["metadata"]["name"] for item in listed["items"]}
+    assert set(acknowledged) <= names, sorted(set(acknowledged) - names)
+    assert root_cert_path(data).read_bytes() == root
+    # The workload token's hash is still in the store (read with SQLite itself).
+    digest = hashlib.sha256(minted.stdout.strip().encode()).hexdigest()
+    with sqlite3.connect(f"file:{data / 'trellis.db'}?mode=ro", uri=True) as db:
+        assert db.execute("SELECT count(*) FROM entries WHERE key = ?", (f"/tokens/{digest}",)).fetchone()[0] == 1
+
+
+def test_a_corrupt_store_stops_the_server_naming_the_file_and_leaves_it_alone(tmp_path):
+    (tmp_path / "config").mkdir()
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    garbage = b"this is not a database" * 100
+    (data / "trellis.db").write_bytes(garbage)
+    result = run_trellis(
+        ["serve", "--config-dir", tmp_path / "config", "--data-dir", data,
+         "--xds-address", f"127.0.0.1:{free_port()}", "--secure-xds-address", f"127.0.0.1:{free_port()}",
+         "--http-address", f"127.0.0.1:{free_port()}"])
+    assert result.returncode == 1, (result.returncode, result.stderr)
+    assert "trellis: error:" in result.stderr and str(data / "trellis.db") in result.stderr, result.stderr
+    assert (data / "trellis.db").read_bytes() == garbage

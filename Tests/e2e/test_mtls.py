@@ -474,7 +474,7 @@ def test_restart_keeps_the_root_and_traffic_keeps_flowing(secure_mesh: SecureMes
     root_before = root_cert_path(data_dir).read_text()
     key_path = data_dir / "ca" / "root-key.pem"
     assert stat.S_IMODE(os.stat(key_path).st_mode) == 0o600
-    assert stat.S_IMODE(os.stat(data_dir / "tokens.json").st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(data_dir / "trellis.db").st_mode) == 0o600  # token hashes live in the store
 
     old.stop(timeout=10, expect_code=0)
     # Envoys keep their last configuration while the control plane is away.

@@ -1,0 +1,77 @@
+public import CertificateAuthority
+public import ConfigStore
+public import Foundation
+
+/// Bearer tokens for the secure xDS port, kept in the store as SHA-256 hashes under
+/// `/tokens/HASH`: the token itself is returned once at creation and never stored. Verifying
+/// reads the store (so a token minted by another process on the same data dir, or by another
+/// replica, works at once) and compares the stored hash in constant time.
+public struct WorkloadTokens: Sendable {
+    public static let keyPrefix = "/tokens/"
+
+    private let store: any ConfigStore
+
+    public init(store: any ConfigStore) {
+        self.store = store
+    }
+
+    private struct Record: Codable {
+        var sha256: String
+        var namespace: String
+        var serviceAccount: String
+        var createdAt: Date
+        var expiresAt: Date?
+    }
+
+    /// Mints a token bound to `namespace`/`serviceAccount`.
+    public func create(namespace: String, serviceAccount: String, ttl: TimeInterval?, now: Date = Date()) async throws
+        -> String
+    {
+        var random = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }
+        let token = "trellis-" + Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+        try await put(
+            Record(
+                sha256: Self.hex(TokenStore.digest(token)), namespace: namespace,
+                serviceAccount: serviceAccount, createdAt: now, expiresAt: ttl.map { now.addingTimeInterval($0) }))
+        return token
+    }
+
+    /// The grant of a valid, unexpired token, or nil. Throws when the store cannot be read, so
+    /// that the caller refuses the stream for that reason rather than as a bad token.
+    public func verify(_ token: String, now: Date = Date()) async throws -> TokenGrant? {
+        let presented = TokenStore.digest(token)
+        guard let entry = try await store.get(Self.keyPrefix + Self.hex(presented)) else { return nil }
+        let record = try JSONDecoder.stored.decode(Record.self, from: Data(entry.value))
+        // The key matched; the record's own hash is compared too, in constant time.
+        guard TokenStore.constantTimeEqual(presented, TokenStore.bytes(hex: record.sha256)) else { return nil }
+        guard record.expiresAt.map({ $0 > now }) ?? true else { return nil }
+        return TokenGrant(namespace: record.namespace, serviceAccount: record.serviceAccount, expiresAt: record.expiresAt)
+    }
+
+    /// Moves the hashes of a data dir's `tokens.json` (Trellis before the store) into the
+    /// store, once: tokens minted then keep working. The file is renamed `tokens.json.imported`.
+    public func importLegacy(dataDirectory: String) async throws {
+        let path = (dataDirectory as NSString).appendingPathComponent("tokens.json")
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        for legacy in try TokenStore(dataDirectory: dataDirectory).records() {
+            let key = Self.keyPrefix + legacy.sha256
+            guard try await store.get(key) == nil else { continue }
+            try await put(
+                Record(
+                    sha256: legacy.sha256, namespace: legacy.namespace, serviceAccount: legacy.serviceAccount,
+                    createdAt: legacy.createdAt, expiresAt: legacy.expiresAt))
+        }
+        try FileManager.default.moveItem(atPath: path, toPath: path + ".imported")
+    }
+
+    private func put(_ record: Record) async throws {
+        try await store.put(Self.keyPrefix + record.sha256, Array(JSONEncoder.stored.encode(record)), expect: .absent)
+    }
+
+    private static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        bytes.map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -27,11 +27,7 @@ public struct WorkloadTokens: Sendable {
     public func create(namespace: String, serviceAccount: String, ttl: TimeInterval?, now: Date = Date()) async throws
         -> String
     {
-        var random = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }
-        let token = "trellis-" + Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        let token = "trellis-" + TokenStore.randomToken()
         try await put(
             Record(
                 sha256: Self.hex(TokenStore.digest(token)), namespace: namespace,

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// The admin API's bearer token: `DATA_DIR/admin-token` (0600), created on the first start
@@ -15,11 +14,7 @@ public struct AdminToken: Sendable {
         if FileManager.default.fileExists(atPath: path) {
             return try AdminToken(token: read(path))
         }
-        var random = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }
-        let token = Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        let token = TokenStore.randomToken()
         try SecretFiles.write(token + "\n", to: path)
         return AdminToken(token: token)
     }

@@ -15,7 +15,8 @@ LISTENING = "xDS server listening on"
 
 class TrellisServer(ManagedProcess):
     """`trellis serve --config-dir ... --data-dir ... --xds-address HOST:PORT`, started at
-    construction; `wait_started()` waits for the listening line or a TCP connect."""
+    construction; `wait_started()` waits for the listening line or a TCP connect, and for the
+    admin API to accept connections."""
 
     def __init__(
         self,
@@ -60,9 +61,9 @@ class TrellisServer(ManagedProcess):
         """The admin API's bearer token, as the server wrote it into its data dir."""
         return (self.data_dir / "admin-token").read_text().strip()
 
-    def accepts_connections(self) -> bool:
+    def accepts_connections(self, port: Optional[int] = None) -> bool:
         try:
-            with socket.create_connection((self.host, self.port), timeout=0.5):
+            with socket.create_connection((self.host, port or self.port), timeout=0.5):
                 return True
         except OSError:
             return False
@@ -72,7 +73,8 @@ class TrellisServer(ManagedProcess):
         deadline = time.monotonic() + timeout
         while True:
             self.check_alive()
-            if self.find_log(LISTENING) is not None or self.accepts_connections():
+            xds = self.find_log(LISTENING) is not None or self.accepts_connections()
+            if xds and self.accepts_connections(self.http_port):  # the admin API too
                 return self
             if time.monotonic() >= deadline:
                 raise TimedOut(f"trellis did not start listening on {self.xds_address} within {timeout:g}s; "

@@ -134,7 +134,7 @@ public actor MeshResources {
     public func delete(_ key: ResourceKey, resourceVersion: StoreRevision? = nil, dryRun: Bool = false) async throws(APIError)
         -> StoredResource
     {
-        guard let existing = try await resource(key) else { throw notFound(key) }
+        guard let existing = try await resource(key) else { throw notFound(key, changing: true) }
         if let resourceVersion, resourceVersion != existing.modRevision {
             throw .conflict("\(key): the resource has been modified since resourceVersion \(resourceVersion) (now \(existing.modRevision))")
         }
@@ -166,14 +166,16 @@ public actor MeshResources {
         }
     }
 
-    /// A 404 that says where the resource is defined when the config dir has it.
-    public func notFound(_ key: ResourceKey) -> APIError {
+    /// A 404 that says where the resource is defined when the config dir has it (a 409 when
+    /// the request meant to change it: the API cannot).
+    public func notFound(_ key: ResourceKey, changing: Bool = false) -> APIError {
         for file in directoryFiles() {
-            if let document = (try? ConfigDocuments.split(file.contents))?.first(where: { $0.key == key }) {
-                return .conflict(
-                    "\(key) is defined in the config dir (\(file.path):\(document.line)), not through the API; "
-                        + "edit or remove it there")
-            }
+            // A file that does not split is reported by the config status; here it only cannot be named.
+            guard let documents = try? ConfigDocuments.split(file.contents),
+                let document = documents.first(where: { $0.key == key })
+            else { continue }
+            let message = "\(key) is defined in the config dir (\(file.path):\(document.line)), not through the API"
+            return changing ? .conflict(message + "; edit or remove it there") : .notFound(message)
         }
         return .notFound("\(key) not found")
     }

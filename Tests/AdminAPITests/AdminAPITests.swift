@@ -251,4 +251,21 @@ import Testing
         #expect(grant.namespace == "default" && grant.serviceAccount == "reviews")
         #expect(try await WorkloadTokens(store: setup.store).verify(token + "x") == nil)
     }
+
+    @Test func aJSONBodyIsAcceptedLikeYAML() async throws {
+        let setup = Setup()
+        try await setup.app().test(.router) { client in
+            let body = #"{"apiVersion": "networking.istio.io/v1", "kind": "DestinationRule", "metadata": {"name": "reviews"}, "#
+                + #""spec": {"host": "reviews.default.svc.cluster.local", "subsets": [{"name": "v1", "labels": {"version": "v1"}}]}}"#
+            var headers = Self.auth
+            headers[.contentType] = "application/json"
+            let created = try await client.execute(
+                uri: "/apis/networking.istio.io/v1/namespaces/default/destinationrules/reviews", method: .put,
+                headers: headers, body: ByteBuffer(string: body))
+            #expect(created.status == .created)
+            let object = try Self.json(created)
+            #expect((object["metadata"] as? [String: Any])?["namespace"] as? String == "default")
+            #expect(((object["spec"] as? [String: Any])?["subsets"] as? [Any])?.count == 1)
+        }
+    }
 }

@@ -15,21 +15,13 @@ public struct WorkloadTokens: Sendable {
         self.store = store
     }
 
-    private struct Record: Codable {
-        var sha256: String
-        var namespace: String
-        var serviceAccount: String
-        var createdAt: Date
-        var expiresAt: Date?
-    }
-
     /// Mints a token bound to `namespace`/`serviceAccount`.
     public func create(namespace: String, serviceAccount: String, ttl: TimeInterval?, now: Date = Date()) async throws
         -> String
     {
         let token = "trellis-" + TokenStore.randomToken()
         try await put(
-            Record(
+            TokenRecord(
                 sha256: Self.hex(TokenStore.digest(token)), namespace: namespace,
                 serviceAccount: serviceAccount, createdAt: now, expiresAt: ttl.map { now.addingTimeInterval($0) }))
         return token
@@ -40,7 +32,7 @@ public struct WorkloadTokens: Sendable {
     public func verify(_ token: String, now: Date = Date()) async throws -> TokenGrant? {
         let presented = TokenStore.digest(token)
         guard let entry = try await store.get(Self.keyPrefix + Self.hex(presented)) else { return nil }
-        let record = try JSONDecoder.stored.decode(Record.self, from: Data(entry.value))
+        let record = try JSONDecoder.stored.decode(TokenRecord.self, from: Data(entry.value))
         // The key matched; the record's own hash is compared too, in constant time.
         guard TokenStore.constantTimeEqual(presented, TokenStore.bytes(hex: record.sha256)) else { return nil }
         guard record.expiresAt.map({ $0 > now }) ?? true else { return nil }
@@ -52,18 +44,14 @@ public struct WorkloadTokens: Sendable {
     public func importLegacy(dataDirectory: String) async throws {
         let path = (dataDirectory as NSString).appendingPathComponent("tokens.json")
         guard FileManager.default.fileExists(atPath: path) else { return }
-        for legacy in try TokenStore(dataDirectory: dataDirectory).records() {
-            let key = Self.keyPrefix + legacy.sha256
-            guard try await store.get(key) == nil else { continue }
-            try await put(
-                Record(
-                    sha256: legacy.sha256, namespace: legacy.namespace, serviceAccount: legacy.serviceAccount,
-                    createdAt: legacy.createdAt, expiresAt: legacy.expiresAt))
+        for record in try TokenStore(dataDirectory: dataDirectory).records() {
+            guard try await store.get(Self.keyPrefix + record.sha256) == nil else { continue }
+            try await put(record)
         }
         try FileManager.default.moveItem(atPath: path, toPath: path + ".imported")
     }
 
-    private func put(_ record: Record) async throws {
+    private func put(_ record: TokenRecord) async throws {
         try await store.put(Self.keyPrefix + record.sha256, Array(JSONEncoder.stored.encode(record)), expect: .absent)
     }
 

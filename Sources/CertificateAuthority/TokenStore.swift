@@ -14,29 +14,30 @@ public struct TokenGrant: Sendable, Equatable {
     }
 }
 
+/// One token as stored: its SHA-256 (hex) and what it grants. The JSON of both the store's
+/// entries and the old `tokens.json`.
+public struct TokenRecord: Codable, Sendable {
+    public var sha256: String
+    public var namespace: String
+    public var serviceAccount: String
+    public var createdAt: Date
+    public var expiresAt: Date?
+
+    public init(sha256: String, namespace: String, serviceAccount: String, createdAt: Date, expiresAt: Date?) {
+        self.sha256 = sha256
+        self.namespace = namespace
+        self.serviceAccount = serviceAccount
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+    }
+}
+
 /// The token file of Trellis before the store (`DATA_DIR/tokens.json`, SHA-256 hashes): read
 /// once to move its tokens into the store. Also the digest and constant-time comparison every
 /// token check uses.
 public final class TokenStore: Sendable {
-    private struct Record: Codable, Sendable {
-        var sha256: String
-        var namespace: String
-        var serviceAccount: String
-        var createdAt: Date
-        var expiresAt: Date?
-    }
-
     private struct File: Codable, Sendable {
-        var tokens: [Record] = []
-    }
-
-    /// One token of the file: its hash and what it grants.
-    public struct LegacyToken: Sendable {
-        public var sha256: String
-        public var namespace: String
-        public var serviceAccount: String
-        public var createdAt: Date
-        public var expiresAt: Date?
+        var tokens: [TokenRecord] = []
     }
 
     public let path: String
@@ -46,12 +47,8 @@ public final class TokenStore: Sendable {
     }
 
     /// Every token of the file (none when there is no file). Throws when it cannot be read.
-    public func records() throws -> [LegacyToken] {
-        try load().tokens.map {
-            LegacyToken(
-                sha256: $0.sha256, namespace: $0.namespace, serviceAccount: $0.serviceAccount, createdAt: $0.createdAt,
-                expiresAt: $0.expiresAt)
-        }
+    public func records() throws -> [TokenRecord] {
+        try load().tokens
     }
 
     private func load() throws -> File {

@@ -97,7 +97,7 @@ struct ConfigWatcher: Sendable {
             } catch {
                 scan = .failure(error)
             }
-            let storeRevision = stored?.current.revision ?? 0
+            let storeRevision = stored?.revision ?? 0
             if let due = debounce.observe(Observation(scan, storeRevision: storeRevision), at: clock.now) {
                 step(&progress, scan: due.scan)
             }

@@ -29,6 +29,9 @@ final class StoredConfig: Sendable {
         self.logger = logger
     }
 
+    /// The store revision mirrored (cheap: the watcher asks on every poll).
+    var revision: StoreRevision { state.withLock { $0.revision } }
+
     /// The store revision mirrored, and the resources as files for `ConfigLoader`, by path.
     var current: (revision: StoreRevision, files: [ConfigFile], keys: Set<ResourceKey>) {
         state.withLock { state in

@@ -186,7 +186,7 @@ let package = Package(
         .testTarget(
             name: "ControlPlaneTests",
             dependencies: [
-                "ControlPlane", "AdminAPI", "ConfigStore", "MeshAPI", "XDSCache", "XDSTranslator", "EnvoyAPI", "CertificateAuthority",
+                "ControlPlane", "AdminAPI", "ConfigStore", "MeshAPI", "XDSCache", "XDSServer", "XDSTranslator", "EnvoyAPI", "CertificateAuthority",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),

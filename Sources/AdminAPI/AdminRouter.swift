@@ -12,6 +12,8 @@ import NIOCore
 ///   namespaces;
 /// - `POST /api/apply`: any number of documents of any kinds, all applied or none (`trellis apply`);
 /// - `POST /api/tokens`: mints a workload token for the secure xDS port (`trellis token create`);
+/// - `POST /api/workloads`, `GET /api/workloads[?namespace=NS]`, `DELETE /api/workloads/NS/NAME`:
+///   `trellis workload register | list | deregister`;
 /// - `?dryRun=true` (or `All`) validates and answers as if applied, changing nothing;
 /// - `GET /healthz`, `GET /readyz` need no token; everything else needs the admin bearer token.
 /// Every refusal is a 4xx with a `Status` body naming resource and field.
@@ -23,15 +25,23 @@ public struct AdminRouter: Sendable {
     public var maxRequestBytes: Int
     /// Nil when ready, else why not (`/readyz`).
     public var notReadyReason: @Sendable () -> String?
+    /// What a registering host is told about the control plane.
+    public var facts: MeshFacts
+    /// The proxies connected on the secure port (`workload list`).
+    public var connections: @Sendable () -> [ProxyConnection]
 
     public init(
         resources: MeshResources, tokens: WorkloadTokens, token: AdminToken, maxRequestBytes: Int = 4 << 20,
+        facts: MeshFacts = MeshFacts(secureXDSAddress: "127.0.0.1:15012", trustDomain: "cluster.local", rootCertificatePEM: ""),
+        connections: @escaping @Sendable () -> [ProxyConnection] = { [] },
         notReadyReason: @escaping @Sendable () -> String? = { nil }
     ) {
         self.resources = resources
         self.tokens = tokens
         self.token = token
         self.maxRequestBytes = maxRequestBytes
+        self.facts = facts
+        self.connections = connections
         self.notReadyReason = notReadyReason
     }
 
@@ -71,6 +81,26 @@ public struct AdminRouter: Sendable {
                 let token = try await tokens.create(
                     namespace: ask.namespace, serviceAccount: ask.serviceAccount, ttl: ask.ttlSeconds)
                 return Self.json("{\"token\": \(ConfigDocuments.jsonString(token))}\n")
+            }
+        }
+        let workloads = WorkloadRegistry(resources: resources, tokens: tokens, connections: connections)
+        api.post("/api/workloads") { request, context in
+            await handle(request) {
+                let registered = try await workloads.register(WorkloadRegistration.decode(try await body(request)))
+                return try Self.json(ResourceJSON.registration(registered, facts: facts))
+            }
+        }
+        api.get("/api/workloads") { request, context in
+            await handle(request) {
+                Self.json(try await workloads.list(namespace: request.uri.queryParameters.get("namespace")))
+            }
+        }
+        api.delete("/api/workloads/:namespace/:name") { request, context in
+            await handle(request) {
+                let deleted = try await workloads.deregister(
+                    namespace: try ResourcePath.namespace(context.parameters),
+                    name: context.parameters.get("name") ?? "")
+                return try Self.render([deleted], list: nil, request: request)
             }
         }
         return router

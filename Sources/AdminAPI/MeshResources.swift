@@ -52,10 +52,10 @@ public actor MeshResources {
 
     /// Validates the documents of `files` (one or more each; a file's path names it in
     /// diagnostics) against the whole configuration and stores every resource in them in one
-    /// transaction, or none.
-    public func apply(_ files: [ConfigFile], target: Target? = nil, dryRun: Bool = false) async throws(APIError)
-        -> ApplyResult
-    {
+    /// transaction, or none. `alsoWrite` joins that transaction (e.g. a workload's token).
+    public func apply(
+        _ files: [ConfigFile], target: Target? = nil, dryRun: Bool = false, alsoWrite: [StoreWrite] = []
+    ) async throws(APIError) -> ApplyResult {
         let defaultNamespace = target?.namespace ?? "default"
         var documents: [ConfigDocument] = []
         var validated: [ConfigFile] = []
@@ -122,6 +122,7 @@ public actor MeshResources {
             outcomes.append(Outcome(action: existing == nil ? .created : .configured, resource: resource))
         }
         let warnings = diagnostics.filter { $0.severity == .warning }
+        writes += alsoWrite
         guard !dryRun, !writes.isEmpty else { return ApplyResult(outcomes: outcomes, warnings: warnings) }
         let revision = try await commit(writes)
         for index in outcomes.indices where outcomes[index].action != .unchanged {
@@ -130,18 +131,26 @@ public actor MeshResources {
         return ApplyResult(outcomes: outcomes, warnings: warnings)
     }
 
-    /// Deletes a resource applied through the API. `resourceVersion`: only if it is still that one.
-    public func delete(_ key: ResourceKey, resourceVersion: StoreRevision? = nil, dryRun: Bool = false) async throws(APIError)
-        -> StoredResource
-    {
+    /// Deletes a resource applied through the API. `resourceVersion`: only if it is still that
+    /// one. `alsoWrite` joins the transaction (e.g. revoking a workload's tokens).
+    public func delete(
+        _ key: ResourceKey, resourceVersion: StoreRevision? = nil, dryRun: Bool = false, alsoWrite: [StoreWrite] = []
+    ) async throws(APIError) -> StoredResource {
         guard let existing = try await resource(key) else { throw notFound(key, changing: true) }
         if let resourceVersion, resourceVersion != existing.modRevision {
             throw .conflict("\(key): the resource has been modified since resourceVersion \(resourceVersion) (now \(existing.modRevision))")
         }
         if !dryRun {
-            _ = try await commit([.delete(key: StoredResource.storeKey(key), expect: .modRevision(existing.modRevision))])
+            _ = try await commit(
+                [.delete(key: StoredResource.storeKey(key), expect: .modRevision(existing.modRevision))] + alsoWrite)
         }
         return existing
+    }
+
+    /// The whole configuration an apply is validated against (config dir and stored resources),
+    /// as loaded: what a request can refer to.
+    public func configuration() async throws(APIError) -> MeshConfig {
+        ConfigLoader.load(directoryFiles() + (try await storedResources()).values.map(\.configFile)).config
     }
 
     /// One resource, or nil.

@@ -46,4 +46,25 @@ enum ResourceJSON {
 
             """
     }
+
+    /// A workload registration: the token (shown once), what happened to the entry, and what
+    /// the host needs to reach and trust the control plane.
+    static func registration(_ registered: WorkloadRegistry.Registered, facts: MeshFacts) throws(APIError) -> String {
+        let object: [String: Any] = [
+            "token": registered.token,
+            "action": registered.entry.action.rawValue,
+            "labels": registered.labels,
+            "resourceVersion": String(registered.entry.resource.modRevision),
+            "warnings": registered.warnings.map(\.description),
+            "secureXDSAddress": facts.secureXDSAddress,
+            "trustDomain": facts.trustDomain,
+            "rootCertificate": facts.rootCertificatePEM,
+        ]
+        do {
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
+            return String(decoding: data, as: UTF8.self) + "\n"
+        } catch {
+            throw .unavailable("cannot render the registration: \(error)")
+        }
+    }
 }

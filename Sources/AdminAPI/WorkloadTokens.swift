@@ -19,12 +19,36 @@ public struct WorkloadTokens: Sendable {
     public func create(namespace: String, serviceAccount: String, ttl: TimeInterval?, now: Date = Date()) async throws
         -> String
     {
-        let token = "trellis-" + TokenStore.randomToken()
-        try await put(
-            TokenRecord(
-                sha256: Self.hex(TokenStore.digest(token)), namespace: namespace,
-                serviceAccount: serviceAccount, createdAt: now, expiresAt: ttl.map { now.addingTimeInterval($0) }))
+        let (token, write) = try Self.mint(namespace: namespace, serviceAccount: serviceAccount, ttl: ttl, now: now)
+        try await store.commit([write])
         return token
+    }
+
+    /// A new token and the store write that makes it valid, for a caller's transaction.
+    /// `workload`: the WorkloadEntry it is for (revoked with it).
+    public static func mint(
+        namespace: String, serviceAccount: String, ttl: TimeInterval?, workload: String? = nil, now: Date = Date()
+    ) throws -> (token: String, write: StoreWrite) {
+        let token = "trellis-" + TokenStore.randomToken()
+        let record = TokenRecord(
+            sha256: hex(TokenStore.digest(token)), namespace: namespace, serviceAccount: serviceAccount,
+            createdAt: now, expiresAt: ttl.map { now.addingTimeInterval($0) }, workload: workload)
+        return (token, try write(record))
+    }
+
+    /// The store writes that revoke every token minted for WorkloadEntry `namespace/workload`.
+    public func revocations(namespace: String, workload: String) async throws -> [StoreWrite] {
+        let (entries, _) = try await store.list(prefix: Self.keyPrefix)
+        return try entries.compactMap { entry in
+            let record = try JSONDecoder.stored.decode(TokenRecord.self, from: Data(entry.value))
+            guard record.namespace == namespace, record.workload == workload else { return nil }
+            return .delete(key: entry.key, expect: .modRevision(entry.modRevision))
+        }
+    }
+
+    /// The token hash a store key of a token names (nil for another key).
+    public static func tokenHash(ofKey key: String) -> String? {
+        key.hasPrefix(keyPrefix) ? String(key.dropFirst(keyPrefix.count)) : nil
     }
 
     /// The grant of a valid, unexpired token, or nil. Throws when the store cannot be read, so
@@ -36,7 +60,9 @@ public struct WorkloadTokens: Sendable {
         // The key matched; the record's own hash is compared too, in constant time.
         guard TokenStore.constantTimeEqual(presented, TokenStore.bytes(hex: record.sha256)) else { return nil }
         guard record.expiresAt.map({ $0 > now }) ?? true else { return nil }
-        return TokenGrant(namespace: record.namespace, serviceAccount: record.serviceAccount, expiresAt: record.expiresAt)
+        return TokenGrant(
+            namespace: record.namespace, serviceAccount: record.serviceAccount, expiresAt: record.expiresAt,
+            workload: record.workload, sha256: record.sha256)
     }
 
     /// Moves the hashes of a data dir's `tokens.json` (Trellis before the store) into the
@@ -46,13 +72,13 @@ public struct WorkloadTokens: Sendable {
         guard FileManager.default.fileExists(atPath: path) else { return }
         for record in try TokenStore(dataDirectory: dataDirectory).records() {
             guard try await store.get(Self.keyPrefix + record.sha256) == nil else { continue }
-            try await put(record)
+            try await store.commit([Self.write(record)])
         }
         try FileManager.default.moveItem(atPath: path, toPath: path + ".imported")
     }
 
-    private func put(_ record: TokenRecord) async throws {
-        try await store.put(Self.keyPrefix + record.sha256, Array(JSONEncoder.stored.encode(record)), expect: .absent)
+    private static func write(_ record: TokenRecord) throws -> StoreWrite {
+        .put(key: keyPrefix + record.sha256, value: Array(try JSONEncoder.stored.encode(record)), expect: .absent)
     }
 
     private static func hex(_ bytes: some Sequence<UInt8>) -> String {

@@ -2,10 +2,11 @@ import Foundation
 
 /// Writes key material: mode 0600 from the first byte (the file is created with that mode,
 /// never chmod-ed after the fact), replaced atomically by rename.
-enum SecretFiles {
-    static func write(_ contents: String, to path: String) throws {
+public enum SecretFiles {
+    /// `mode`: for files that sit beside secrets and need not be secret themselves (0644).
+    public static func write(_ contents: String, to path: String, mode: Int = 0o600) throws {
         let temporary = path + ".tmp-\(getpid())"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_EXCL, 0o600)
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_EXCL, mode_t(mode))
         guard descriptor >= 0 else { throw CAError.io(path, String(cString: strerror(errno))) }
         let bytes = Array(contents.utf8)
         let written = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }

@@ -6,11 +6,19 @@ public struct TokenGrant: Sendable, Equatable {
     public var namespace: String
     public var serviceAccount: String
     public var expiresAt: Date?
+    /// The WorkloadEntry (in `namespace`) the token was minted for by `trellis workload register`.
+    public var workload: String?
+    /// The token's SHA-256 (hex): which stream to end when it is revoked.
+    public var sha256: String
 
-    public init(namespace: String, serviceAccount: String, expiresAt: Date? = nil) {
+    public init(
+        namespace: String, serviceAccount: String, expiresAt: Date? = nil, workload: String? = nil, sha256: String = ""
+    ) {
         self.namespace = namespace
         self.serviceAccount = serviceAccount
         self.expiresAt = expiresAt
+        self.workload = workload
+        self.sha256 = sha256
     }
 }
 
@@ -22,13 +30,19 @@ public struct TokenRecord: Codable, Sendable {
     public var serviceAccount: String
     public var createdAt: Date
     public var expiresAt: Date?
+    /// Set for a token of `trellis workload register`: deregistering the workload revokes it.
+    public var workload: String?
 
-    public init(sha256: String, namespace: String, serviceAccount: String, createdAt: Date, expiresAt: Date?) {
+    public init(
+        sha256: String, namespace: String, serviceAccount: String, createdAt: Date, expiresAt: Date?,
+        workload: String? = nil
+    ) {
         self.sha256 = sha256
         self.namespace = namespace
         self.serviceAccount = serviceAccount
         self.createdAt = createdAt
         self.expiresAt = expiresAt
+        self.workload = workload
     }
 }
 

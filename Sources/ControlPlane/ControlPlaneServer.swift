@@ -36,6 +36,8 @@ public struct ControlPlaneServer: Sendable {
         public var httpAddress = HostPort(host: "127.0.0.1", port: 15014)
         /// The largest request body the admin API reads (`--max-request-bytes`).
         public var maxRequestBytes = 4 << 20
+        /// How long an auto-registered WorkloadEntry outlives its proxy's last stream.
+        public var workloadCleanupGrace: Duration = .seconds(10)
 
         public init(
             configDirectory: String, dataDirectory: String, xdsAddress: HostPort,
@@ -92,7 +94,16 @@ public struct ControlPlaneServer: Sendable {
             logger: logger, allowEmpty: options.allowEmptyConfig, debounceAfter: options.debounceAfter,
             debounceMax: options.debounceMax, wakeup: wakeup, stored: stored)
         let progress = try watcher.loadInitial(previouslyServed: previouslyServed)
-        let admin = try adminApplication(store: store, watcher: watcher, controller: controller)
+        let applied = watcher.appliedDirectoryFiles
+        // One per server: every write through the API (and auto-registration) is validated
+        // against the state it is written over.
+        let resources = MeshResources(store: store, directoryFiles: { applied.current })
+        let connections = ProxyConnections()
+        let autoRegistration = AutoRegistration(
+            resources: resources, grace: options.workloadCleanupGrace, logger: logger)
+        let admin = try adminApplication(
+            resources: resources, store: store, controller: controller, connections: connections,
+            rootCertificatePEM: authority.rootCertificatePEM)
 
         let closer = StreamCloser()
         let plaintextAddress = options.xdsAddress
@@ -109,7 +120,7 @@ public struct ControlPlaneServer: Sendable {
         let secureTransport: HTTP2ServerTransport.Posix.TransportSecurity
         do {
             serving = try ServingCertificate(
-                authority: authority, dnsNames: ["localhost", "trellis", "istiod.istio-system.svc"],
+                authority: authority, dnsNames: ["localhost", ServingCertificate.subjectName, "istiod.istio-system.svc"],
                 ipv4Addresses: [secureAddress.host], lifetime: options.workloadCertificateLifetime)
             secureTransport = try .tls(certificateReloader: serving)
         } catch {
@@ -121,7 +132,8 @@ public struct ControlPlaneServer: Sendable {
             services: [
                 AggregatedDiscoveryService(
                     source: AuthenticatedSource(
-                        controller: controller, tokens: WorkloadTokens(store: store), logger: logger),
+                        controller: controller, tokens: WorkloadTokens(store: store), connections: connections,
+                        autoRegistration: autoRegistration, logger: logger),
                     closer: closer, streamIdleTimeout: options.streamIdleTimeout, logger: logger)
             ])
         let signals = ShutdownSignals {
@@ -172,6 +184,13 @@ public struct ControlPlaneServer: Sendable {
                     inner.addTask { await watcher.watch(from: progress) }
                     inner.addTask { await stored.follow() }
                     inner.addTask { await Self.maintain(controller, serving: serving, logger: logger) }
+                    inner.addTask { await TokenRevocations.follow(store: store, connections: connections, logger: logger) }
+                    inner.addTask {
+                        while !Task.isCancelled {
+                            await autoRegistration.reconcile(config: controller.config)
+                            try? await Task.sleep(for: .seconds(1))  // cancellation ends the loop
+                        }
+                    }
                 }
                 return .background
             }
@@ -251,7 +270,8 @@ public struct ControlPlaneServer: Sendable {
 
     /// The admin API on `--http-address`, authenticated by `DATA_DIR/admin-token`.
     private func adminApplication(
-        store: any ConfigStore, watcher: ConfigWatcher, controller: MeshController
+        resources: MeshResources, store: any ConfigStore, controller: MeshController, connections: ProxyConnections,
+        rootCertificatePEM: String
     ) throws(ControlPlaneError) -> some ApplicationProtocol {
         let token: AdminToken
         do {
@@ -259,11 +279,13 @@ public struct ControlPlaneServer: Sendable {
         } catch {
             throw .dataDirectory(options.dataDirectory, "cannot read or create the admin token: \(error)")
         }
-        let applied = watcher.appliedDirectoryFiles
         let router = AdminRouter(
-            resources: MeshResources(store: store, directoryFiles: { applied.current }),
-            tokens: WorkloadTokens(store: store), token: token,
-            maxRequestBytes: options.maxRequestBytes, notReadyReason: { controller.heldReason })
+            resources: resources, tokens: WorkloadTokens(store: store), token: token,
+            maxRequestBytes: options.maxRequestBytes,
+            facts: MeshFacts(
+                secureXDSAddress: options.secureXDSAddress.description, trustDomain: options.trustDomain,
+                rootCertificatePEM: rootCertificatePEM),
+            connections: { connections.all }, notReadyReason: { controller.heldReason })
         let address = options.httpAddress
         return Application(
             router: router.build(),

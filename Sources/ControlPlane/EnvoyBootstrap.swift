@@ -1,4 +1,5 @@
 import Foundation
+import MeshAPI
 import Yams
 
 /// The Envoy bootstrap `trellis bootstrap` writes: the node's identity in Istio's terms, an
@@ -16,11 +17,21 @@ public struct EnvoyBootstrap: Sendable {
     public var delta = false
 
     public struct Secure: Sendable {
-        public var rootCertificatePath: String
+        /// A file (as Envoy resolves it) or, to keep the bootstrap self-contained, the PEM itself.
+        public enum RootCertificate: Sendable {
+            case path(String)
+            case pem(String)
+        }
+
+        public var rootCertificate: RootCertificate
         public var token: String
 
         public init(rootCertificatePath: String, token: String) {
-            self.rootCertificatePath = rootCertificatePath
+            self.init(rootCertificate: .path(rootCertificatePath), token: token)
+        }
+
+        public init(rootCertificate: RootCertificate, token: String) {
+            self.rootCertificate = rootCertificate
             self.token = token
         }
     }
@@ -47,7 +58,8 @@ public struct EnvoyBootstrap: Sendable {
         var grpcService: [String: Any] = ["envoy_grpc": ["cluster_name": "xds-grpc"]]
         var xdsCluster: [String: Any] = [
             "name": "xds-grpc",
-            "type": "STATIC",
+            // A name (a host that reaches the server by another name) is resolved by Envoy.
+            "type": IPAddress.isValid(xdsAddress.host) ? "STATIC" : "STRICT_DNS",
             "connect_timeout": "1s",
             "typed_extension_protocol_options": [
                 "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": [
@@ -68,7 +80,14 @@ public struct EnvoyBootstrap: Sendable {
                     "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
                     "common_tls_context": [
                         "alpn_protocols": ["h2"],
-                        "validation_context": ["trusted_ca": ["filename": secure.rootCertificatePath]],
+                        // The server's certificate, not any the mesh root signed: workload
+                        // certificates carry only SPIFFE URIs, never this name.
+                        "validation_context": [
+                            "trusted_ca": secure.trustedCA,
+                            "match_typed_subject_alt_names": [
+                                ["san_type": "DNS", "matcher": ["exact": ServingCertificate.subjectName]]
+                            ],
+                        ] as [String: Any],
                     ],
                 ],
             ]
@@ -91,8 +110,18 @@ public struct EnvoyBootstrap: Sendable {
             ],
             "static_resources": ["clusters": [xdsCluster]],
         ]
-        let header = "# Envoy bootstrap written by `trellis bootstrap`: everything else arrives over ADS from \(xdsAddress).\n"
+        let header = "# Envoy bootstrap written by Trellis: everything else arrives over ADS from \(xdsAddress).\n"
         return header + (try Yams.dump(object: document, sortKeys: true))
+    }
+}
+
+extension EnvoyBootstrap.Secure {
+    /// The `DataSource` of the root certificate.
+    var trustedCA: [String: String] {
+        switch rootCertificate {
+        case .path(let path): ["filename": path]
+        case .pem(let pem): ["inline_string": pem]
+        }
     }
 }
 

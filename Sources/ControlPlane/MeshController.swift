@@ -113,6 +113,12 @@ public final class MeshController: Sendable {
     /// A stream's subscription. `grant` is what a verified token proves; `trustClaims` lets the
     /// development port take the node's claimed identity at its word.
     func subscribe(node: Envoy_Config_Core_V3_Node, grant: TokenGrant?, trustClaims: Bool) throws -> SnapshotSubscription {
+        try subscribe(try proxy(for: node, grant: grant, trustClaims: trustClaims))
+    }
+
+    /// The proxy a stream's node describes, with the identity its token proves. Throws the RPC
+    /// error that refuses the stream (a malformed node, a token for another namespace).
+    func proxy(for node: Envoy_Config_Core_V3_Node, grant: TokenGrant?, trustClaims: Bool) throws -> Proxy {
         var proxy: Proxy
         do {
             proxy = try Proxy(node: node)
@@ -132,6 +138,11 @@ public final class MeshController: Sendable {
         } else {
             proxy.identityVerified = trustClaims && certificates != nil
         }
+        return proxy
+    }
+
+    /// Subscribes an admitted proxy to its group's snapshots.
+    func subscribe(_ proxy: Proxy) throws -> SnapshotSubscription {
         let (index, generation, held) = state.withLock { ($0.index, $0.generation, $0.heldBecause) }
         if let held { throw RPCError(code: .unavailable, message: "no configuration to serve yet: \(held)") }
         let subscription = cache.watch(proxy, generation: generation) { snapshot(index, generation: generation, for: $0) }
@@ -215,19 +226,23 @@ struct PlaintextSource: ProxySnapshotSource {
     let controller: MeshController
     let trustClaimedIdentities: Bool
 
-    func subscribe(node: Envoy_Config_Core_V3_Node, metadata: Metadata) throws -> SnapshotSubscription {
-        try controller.subscribe(node: node, grant: nil, trustClaims: trustClaimedIdentities)
+    func subscribe(node: Envoy_Config_Core_V3_Node, metadata: Metadata) throws -> ProxySession {
+        ProxySession(subscription: try controller.subscribe(node: node, grant: nil, trustClaims: trustClaimedIdentities))
     }
 }
 
 /// The secure port: every stream proves its identity with a bearer token in gRPC metadata.
 /// A token store that cannot be read refuses every stream (UNAVAILABLE): never a grant by error.
+/// Streams are tracked by token (a revoked token ends them); a proxy with `WORKLOAD_GROUP`
+/// metadata is auto-registered while it is connected.
 struct AuthenticatedSource: ProxySnapshotSource {
     let controller: MeshController
     let tokens: WorkloadTokens
+    let connections: ProxyConnections
+    let autoRegistration: AutoRegistration
     let logger: Logger
 
-    func subscribe(node: Envoy_Config_Core_V3_Node, metadata: Metadata) async throws -> SnapshotSubscription {
+    func subscribe(node: Envoy_Config_Core_V3_Node, metadata: Metadata) async throws -> ProxySession {
         guard let header = metadata[stringValues: "authorization"].first(where: { _ in true }),
             header.hasPrefix("Bearer ")
         else {
@@ -245,6 +260,31 @@ struct AuthenticatedSource: ProxySnapshotSource {
         guard let grant else {
             throw RPCError(code: .unauthenticated, message: "invalid or expired token")
         }
-        return try controller.subscribe(node: node, grant: grant, trustClaims: false)
+        let proxy = try controller.proxy(for: node, grant: grant, trustClaims: false)
+        var workload = grant.workload ?? proxy.workloadName
+        var registered: ResourceKey?
+        if let group = AutoRegistration.groupName(of: node) {
+            let key = try await autoRegistration.admit(
+                group: group, proxy: proxy, serviceAccount: grant.serviceAccount, config: controller.config)
+            registered = key
+            workload = key.name
+        }
+        let subscription: SnapshotSubscription
+        do {
+            subscription = try controller.subscribe(proxy)
+        } catch {
+            if let registered { await autoRegistration.release(registered) }
+            throw error
+        }
+        let (id, termination) = connections.open(
+            ProxyConnection(namespace: grant.namespace, workload: workload, nodeID: node.id, connectedAt: Date()),
+            tokenHash: grant.sha256)
+        let (connections, autoRegistration, entry) = (self.connections, self.autoRegistration, registered)
+        return ProxySession(
+            subscription: subscription, termination: termination,
+            ended: {
+                connections.close(id)
+                if let entry { Task { await autoRegistration.release(entry) } }
+            })
     }
 }

@@ -8,6 +8,9 @@ import Synchronization
 /// lifetime while the server runs. The TLS stack asks for it on every handshake, so a renewal
 /// reaches new connections at once and leaves open streams alone.
 final class ServingCertificate: CertificateReloader {
+    /// The DNS name every bootstrap verifies the secure port by (workload certificates never have it).
+    static let subjectName = "trellis"
+
     private struct Current {
         var override: NIOSSLContextConfigurationOverride
         var serialNumber: String

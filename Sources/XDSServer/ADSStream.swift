@@ -17,6 +17,8 @@ struct ADSStream<Messages: DiscoveryMessages> {
         case snapshotChanged
         case requestsEnded
         case requestsFailed(any Error)
+        /// The source ended the stream (e.g. a revoked token).
+        case terminated(RPCError)
     }
 
     let source: any ProxySnapshotSource
@@ -31,6 +33,8 @@ struct ADSStream<Messages: DiscoveryMessages> {
         let mailbox = SnapshotMailbox()
         let registration = closer.register { input.yield(.requestsEnded) }
         defer { closer.unregister(registration) }
+        var ended: (@Sendable () -> Void)?
+        defer { ended?() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 do {
@@ -52,15 +56,25 @@ struct ADSStream<Messages: DiscoveryMessages> {
                             throw RPCError(code: .invalidArgument, message: ADSStreamError.missingNode.description)
                         }
                         logger[metadataKey: "node"] = "\(node.id)"
-                        let subscription: SnapshotSubscription
+                        let session: ProxySession
                         do {
-                            subscription = try await source.subscribe(node: node, metadata: metadata)
+                            session = try await source.subscribe(node: node, metadata: metadata)
                         } catch {
                             // Once per refused stream: operators see why a proxy gets no config.
                             logger.warning("stream refused: \((error as? RPCError)?.message ?? "\(error)")")
                             throw error
                         }
+                        ended = session.ended
+                        let subscription = session.subscription
                         _ = state.update(subscription.initial)
+                        if let termination = session.termination {
+                            group.addTask {
+                                for await error in termination {
+                                    input.yield(.terminated(error))
+                                    break
+                                }
+                            }
+                        }
                         group.addTask {
                             for await snapshot in subscription.updates where mailbox.put(snapshot) {
                                 input.yield(.snapshotChanged)
@@ -82,6 +96,9 @@ struct ADSStream<Messages: DiscoveryMessages> {
                 case .requestsFailed(let error):
                     logger.debug("stream ended: \(error)")
                     break loop
+                case .terminated(let error):
+                    logger.warning("stream ended by the server: \(error.message)")
+                    throw error
                 }
                 try await perform(actions, writer: writer, logger: logger)
             }

@@ -7,5 +7,24 @@ public import XDSCache
 public protocol ProxySnapshotSource: Sendable {
     /// Throws an `RPCError` (e.g. invalidArgument for a malformed node id, unauthenticated for a
     /// bad token) that ends this stream only.
-    func subscribe(node: Envoy_Config_Core_V3_Node, metadata: Metadata) async throws -> SnapshotSubscription
+    func subscribe(node: Envoy_Config_Core_V3_Node, metadata: Metadata) async throws -> ProxySession
+}
+
+/// An admitted stream: its group's snapshots, and what the source wants to know or decide about
+/// the stream's life.
+public struct ProxySession: Sendable {
+    public var subscription: SnapshotSubscription
+    /// The stream ends with the first error this yields (e.g. its token was revoked).
+    public var termination: AsyncStream<RPCError>?
+    /// Runs once when the stream ends, however it ends.
+    public var ended: (@Sendable () -> Void)?
+
+    public init(
+        subscription: SnapshotSubscription, termination: AsyncStream<RPCError>? = nil,
+        ended: (@Sendable () -> Void)? = nil
+    ) {
+        self.subscription = subscription
+        self.termination = termination
+        self.ended = ended
+    }
 }

@@ -14,15 +14,19 @@ struct EgressScope {
     /// Under iptables with no `bind` of the Sidecar's own, a non-HTTP service port listens on
     /// the service's addresses, as in Istio (see `addListeners`).
     var bindsServiceAddresses: Bool
+    /// `ADDRESS:PORT`s the proxy forwards inbound traffic to (its Sidecar's ingress
+    /// `defaultEndpoint`s): the application listens there, so no outbound listener binds them.
+    var applicationEndpoints: Set<String> = []
 
     static func scopes(for context: TranslationContext) -> [EgressScope] {
         let visible = context.visibleServices
         let proxyExplicit = context.proxy.interceptionMode == .none
+        let applicationEndpoints = Set(context.sidecar?.spec.ingress.compactMap(\.defaultEndpoint) ?? [])
         guard let sidecar = context.sidecar, !sidecar.spec.egress.isEmpty else {
             return [
                 EgressScope(
                     services: visible, port: nil, bind: defaultBind(explicit: proxyExplicit), explicit: proxyExplicit,
-                    bindsServiceAddresses: !proxyExplicit)
+                    bindsServiceAddresses: !proxyExplicit, applicationEndpoints: applicationEndpoints)
             ]
         }
         // Listeners with a port come first so that they win over the catch-all one.
@@ -39,7 +43,7 @@ struct EgressScope {
             return EgressScope(
                 services: imported.sorted { $0.hostname < $1.hostname }, port: listener.port,
                 bind: listener.bind ?? defaultBind(explicit: explicit), explicit: explicit,
-                bindsServiceAddresses: !explicit && listener.bind == nil)
+                bindsServiceAddresses: !explicit && listener.bind == nil, applicationEndpoints: applicationEndpoints)
         }
     }
 
@@ -58,6 +62,10 @@ struct EgressScope {
         for port in ports {
             let onPort = services.filter { $0.port(port) != nil }
             guard !onPort.isEmpty else { continue }
+            // A VM without iptables whose own service port is also its application's port: the
+            // listener would take the application's socket (or fail to bind) and loop inbound
+            // traffic back into Envoy; the application reaches that service some other way.
+            if explicit && applicationEndpoints.contains("\(bind):\(port)") { continue }
             let isHTTP = self.port?.protocol.isHTTP ?? onPort.contains { $0.port(port)!.protocol.isHTTP }
             if isHTTP {
                 let http = onPort.filter { $0.port(port)!.protocol.isHTTP }

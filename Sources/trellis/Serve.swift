@@ -53,6 +53,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-request-bytes"), help: "The largest request body the admin API reads; larger ones get 413.")
     var maxRequestBytes: Int = 4 << 20
 
+    @Option(name: .customLong("workload-cleanup-grace"), help: "How long an auto-registered WorkloadEntry (WorkloadGroup, WORKLOAD_GROUP metadata) outlives its proxy's last stream (Go duration).")
+    var workloadCleanupGrace: String = "10s"
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -67,6 +70,7 @@ struct Serve: AsyncParsableCommand {
         guard after <= (try parseShortDuration(debounceMax, flag: "--debounce-max")) else {
             throw ValidationError("--debounce-after (\(debounceAfter)) must not be longer than --debounce-max (\(debounceMax))")
         }
+        _ = try parseShortDuration(workloadCleanupGrace, flag: "--workload-cleanup-grace")
         try checkRootNamespace(rootNamespace)
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -95,6 +99,7 @@ struct Serve: AsyncParsableCommand {
         options.streamIdleTimeout = try idleTimeout()
         options.httpAddress = try parseAddress(httpAddress, flag: "--http-address")
         options.maxRequestBytes = maxRequestBytes
+        options.workloadCleanupGrace = try parseShortDuration(workloadCleanupGrace, flag: "--workload-cleanup-grace")
         do {
             try await ControlPlaneServer(options: options, logger: logger).run()
         } catch let error as ControlPlaneError {

@@ -8,6 +8,7 @@ import MeshAPI
 import SwiftProtobuf
 import Testing
 import XDSCache
+import XDSServer
 import XDSTranslator
 
 @testable import ControlPlane
@@ -184,8 +185,7 @@ import XDSTranslator
         let store = InMemoryConfigStore()
         let tokens = WorkloadTokens(store: store)
         let token = try await tokens.create(namespace: "default", serviceAccount: "reviews", ttl: nil)
-        let source = AuthenticatedSource(
-            controller: MeshController(certificates: nil, logger: quietLogger), tokens: tokens, logger: quietLogger)
+        let source = authenticatedSource(store: store)
         var metadata = Metadata()
         metadata.addString("Bearer \(token)", forKey: "authorization")
         let node = sidecarNode(ip: "10.0.0.5", workload: "reviews", metadata: ["SERVICE_ACCOUNT": "reviews"])
@@ -203,6 +203,41 @@ import XDSTranslator
         }
     }
 
+    @Test("revoking a token ends the streams that presented it with UNAUTHENTICATED, and only those")
+    func revokedTokenEndsItsStreams() async throws {
+        let store = InMemoryConfigStore()
+        let tokens = WorkloadTokens(store: store)
+        let revoked = try await tokens.create(namespace: "default", serviceAccount: "reviews", ttl: nil)
+        let kept = try await tokens.create(namespace: "default", serviceAccount: "reviews", ttl: nil)
+        let connections = ProxyConnections()
+        let source = authenticatedSource(store: store, connections: connections)
+        let follower = Task { await TokenRevocations.follow(store: store, connections: connections, logger: quietLogger) }
+        defer { follower.cancel() }
+        let node = sidecarNode(ip: "10.0.0.5", workload: "reviews", metadata: ["SERVICE_ACCOUNT": "reviews"])
+        func session(_ token: String) async throws -> ProxySession {
+            var metadata = Metadata()
+            metadata.addString("Bearer \(token)", forKey: "authorization")
+            return try await source.subscribe(node: node, metadata: metadata)
+        }
+        let ending = try await session(revoked)
+        let staying = try await session(kept)
+        #expect(connections.all.count == 2)
+
+        let hash = TokenStore.digest(revoked).map { String(format: "%02x", $0) }.joined()
+        try await store.delete(WorkloadTokens.keyPrefix + hash)
+        var iterator = try #require(ending.termination).makeAsyncIterator()
+        let error = await iterator.next()
+        #expect(error?.code == .unauthenticated)
+
+        // The other token's stream is untouched, and a new stream with the revoked token is refused.
+        staying.ended?()
+        ending.ended?()
+        #expect(connections.all.isEmpty)
+        var untouched = try #require(staying.termination).makeAsyncIterator()
+        #expect(await untouched.next() == nil, "closed without an error")
+        await #expect { _ = try await session(revoked) } throws: { ($0 as? RPCError)?.code == .unauthenticated }
+    }
+
     @Test("tokens of a data dir from before the store keep working, moved into it once")
     func legacyTokensAreImported() async throws {
         let directory = try TemporaryDirectory()
@@ -214,8 +249,20 @@ import XDSTranslator
         let store = InMemoryConfigStore()
         try await WorkloadTokens(store: store).importLegacy(dataDirectory: directory.path)
         let grant = try await WorkloadTokens(store: store).verify("old-token")
-        #expect(grant == TokenGrant(namespace: "default", serviceAccount: "reviews"))
+        #expect(grant == TokenGrant(namespace: "default", serviceAccount: "reviews", sha256: hash))
         #expect(!FileManager.default.fileExists(atPath: directory.path + "/tokens.json"))
         #expect(FileManager.default.fileExists(atPath: directory.path + "/tokens.json.imported"))
     }
+}
+
+/// The secure port's source over `store`, without auto-registration's WorkloadGroups.
+private func authenticatedSource(store: InMemoryConfigStore, connections: ProxyConnections = ProxyConnections())
+    -> AuthenticatedSource
+{
+    AuthenticatedSource(
+        controller: MeshController(certificates: nil, logger: quietLogger), tokens: WorkloadTokens(store: store),
+        connections: connections,
+        autoRegistration: AutoRegistration(
+            resources: MeshResources(store: store), grace: .seconds(10), logger: quietLogger),
+        logger: quietLogger)
 }

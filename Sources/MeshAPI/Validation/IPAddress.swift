@@ -1,7 +1,7 @@
 /// IP address and CIDR syntax as Go's `net/netip` accepts it (no leading zeros in IPv4
 /// fields, IPv6 with `::` and an optional trailing IPv4 part and `%zone`).
-enum IPAddress {
-    static func isValid(_ text: String) -> Bool { isIPv4(text) || isIPv6(text) }
+public enum IPAddress {
+    public static func isValid(_ text: String) -> Bool { isIPv4(text) || isIPv6(text) }
 
     static func isIPv4(_ text: String) -> Bool {
         let fields = text.split(separator: ".", omittingEmptySubsequences: false)

@@ -39,12 +39,16 @@ def mesh_service(
     resolution: str = "STATIC",
     location: str = "MESH_INTERNAL",
     export_to: Optional[List[str]] = None,
+    workload_selector: Optional[Dict[str, str]] = None,
 ) -> dict:
-    """A ServiceEntry with any number of ports and labelled endpoints (see `workload`)."""
+    """A ServiceEntry with any number of ports and labelled endpoints (see `workload`), or
+    selecting WorkloadEntries by `workload_selector` labels."""
     spec: dict = {"hosts": [host], "location": location, "resolution": resolution, "ports": list(ports)}
     endpoints = list(endpoints)
     if endpoints:
         spec["endpoints"] = endpoints
+    if workload_selector:
+        spec["workloadSelector"] = {"labels": dict(workload_selector)}
     if export_to is not None:
         spec["exportTo"] = export_to
     return resource("ServiceEntry", name, spec, namespace)

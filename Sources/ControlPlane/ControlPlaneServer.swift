@@ -76,6 +76,10 @@ public struct ControlPlaneServer: Sendable {
             issuer: authority, lifetime: options.workloadCertificateLifetime, logger: logger)
         let controller = MeshController(
             certificates: certificates, rootNamespace: options.rootNamespace, status: status, logger: logger)
+        // WorkloadGroup readiness probes, set before the first configuration is applied so that
+        // it already serves unprobed entries as UNHEALTHY. The controller reads the set itself.
+        let prober = WorkloadProber(logger: logger) { _ in controller.workloadHealthChanged() }
+        controller.setWorkloadHealth(prober)
         let store = try openStore()
         do {
             try await WorkloadTokens(store: store).importLegacy(dataDirectory: options.dataDirectory)
@@ -184,6 +188,7 @@ public struct ControlPlaneServer: Sendable {
                     inner.addTask { await watcher.watch(from: progress) }
                     inner.addTask { await stored.follow() }
                     inner.addTask { await Self.maintain(controller, serving: serving, logger: logger) }
+                    inner.addTask { await prober.run() }
                     inner.addTask { await TokenRevocations.follow(store: store, connections: connections, logger: logger) }
                     inner.addTask {
                         while !Task.isCancelled {

@@ -52,11 +52,14 @@ public final class MeshController: Sendable {
     public func apply(_ config: MeshConfig) {
         var config = config
         config.rootNamespace = rootNamespace
-        let index = MeshIndex(config)
-        state.withLock {
-            $0.index = index
-            $0.generation += 1
-            $0.heldBecause = nil
+        workloadHealth.withLock { health in
+            config.unhealthyWorkloads = health?.update(config) ?? []
+            let index = MeshIndex(config)
+            state.withLock {
+                $0.index = index
+                $0.generation += 1
+                $0.heldBecause = nil
+            }
         }
         rebuild()
     }
@@ -210,6 +213,49 @@ public final class MeshController: Sendable {
                 "proxy \(problem.proxy) has no workload certificate (\(problem.reason)): no mTLS, STRICT inbound ports refuse connections")
         }
         status?.update { $0.proxiesWithoutCredentials = problems.sorted() }
+    }
+
+    // MARK: Workload health
+
+    /// What decides which WorkloadEntries are served UNHEALTHY (the prober). Held while a
+    /// configuration is indexed, so that a health change and a new configuration cannot
+    /// overwrite each other with an older version of the other.
+    private let workloadHealth = Mutex<(any WorkloadHealthSource)?>(nil)
+
+    /// Makes `source` decide which WorkloadEntries are served UNHEALTHY: it sees every
+    /// configuration before it is served, the current one at once.
+    func setWorkloadHealth(_ source: any WorkloadHealthSource) {
+        let changed = workloadHealth.withLock { health in
+            health = source
+            return reindex { source.update($0) }
+        }
+        if changed { rebuild() }
+    }
+
+    /// Serves the current configuration with the health source's unhealthy set as it is now
+    /// (the prober calls it when probes changed the set). Only endpoints change, so no proxy
+    /// class is translated again (see `EndpointChange`).
+    func workloadHealthChanged() {
+        let changed = workloadHealth.withLock { health in
+            guard let source = health else { return false }
+            return reindex { _ in source.unhealthyWorkloads }
+        }
+        if changed { rebuild() }
+    }
+
+    /// The current configuration with `unhealthy(config)` as its unhealthy set, served as a new
+    /// generation unless the set is the same. Call with `workloadHealth` locked.
+    private func reindex(_ unhealthy: (MeshConfig) -> Set<ResourceKey>) -> Bool {
+        var config = state.withLock { $0.index.config }
+        let set = unhealthy(config)
+        guard set != config.unhealthyWorkloads else { return false }
+        config.unhealthyWorkloads = set
+        let index = MeshIndex(config)
+        state.withLock {
+            $0.index = index
+            $0.generation += 1
+        }
+        return true
     }
 }
 

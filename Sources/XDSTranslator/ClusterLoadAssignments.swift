@@ -22,7 +22,8 @@ enum ClusterLoadAssignments {
             var host = Envoy_Config_Endpoint_V3_Endpoint()
             host.address = .socket(endpoint.address, port: endpoint.port(for: port))
             lbEndpoint.endpoint = host
-            lbEndpoint.healthStatus = .healthy
+            // Envoy balances over the healthy endpoints only (all of them below its panic threshold).
+            lbEndpoint.healthStatus = endpoint.isHealthy ? .healthy : .unhealthy
             lbEndpoint.loadBalancingWeight = Google_Protobuf_UInt32Value(max(endpoint.weight ?? 1, 1))
             if let tlsMode = endpoint.tlsMode {
                 var match = Google_Protobuf_Struct()

@@ -2,7 +2,8 @@ import MeshAPI
 public import XDSCache
 
 /// A configuration change that moves endpoints and nothing else a cluster, listener or route is
-/// made of: ServiceEntry `endpoints` and WorkloadEntries changed, every other field of every
+/// made of: ServiceEntry `endpoints`, WorkloadEntries or their health (`unhealthyWorkloads`,
+/// which only sets `health_status` in assignments) changed, every other field of every
 /// resource is the same, and each service whose endpoints changed keeps what its clusters take
 /// from them (EDS resolution, the service accounts that name its servers). Such a change needs
 /// new ClusterLoadAssignments for those services only: outbound layers are updated, not translated.
@@ -57,8 +58,8 @@ extension MeshService {
 
 extension MeshConfig {
     /// Whether both hold the same resources (keys, labels, annotations and specs; not where in
-    /// which file they are), optionally leaving out endpoints: ServiceEntry `endpoints` and
-    /// WorkloadEntries.
+    /// which file they are), optionally leaving out endpoints: ServiceEntry `endpoints`,
+    /// WorkloadEntries and their health.
     func hasSameResources(as other: MeshConfig, ignoringEndpoints: Bool) -> Bool {
         func same<Spec>(_ a: [Resource<Spec>], _ b: [Resource<Spec>], _ strip: (Spec) -> Spec = { $0 }) -> Bool {
             a.count == b.count
@@ -73,7 +74,7 @@ extension MeshConfig {
         }
         return rootNamespace == other.rootNamespace
             && same(serviceEntries, other.serviceEntries, ignoringEndpoints ? withoutEndpoints : { $0 })
-            && (ignoringEndpoints || same(workloadEntries, other.workloadEntries))
+            && (ignoringEndpoints || (same(workloadEntries, other.workloadEntries) && unhealthyWorkloads == other.unhealthyWorkloads))
             && same(workloadGroups, other.workloadGroups) && same(virtualServices, other.virtualServices)
             && same(destinationRules, other.destinationRules) && same(gateways, other.gateways)
             && same(sidecars, other.sidecars) && same(peerAuthentications, other.peerAuthentications)

@@ -28,6 +28,8 @@ struct MeshEndpoint: Sendable, Equatable {
     var weight: UInt32?
     var serviceAccount: String?
     var locality: String?
+    /// False for a WorkloadEntry whose readiness probe is failing (`MeshConfig.unhealthyWorkloads`).
+    var isHealthy = true
 
     /// Istio's auto mTLS keys on this label: `istio` means the endpoint runs a sidecar.
     static let tlsModeLabel = "security.istio.io/tlsMode"
@@ -71,7 +73,9 @@ struct ServiceRegistry: Sendable {
                 where selector.labels.allSatisfy({ workload.spec.labels[$0.key] == $0.value })
                     && Self.canServe(workload.spec.address, resolution: spec.resolution)
                 {
-                    endpoints.append(MeshEndpoint(workload.spec))
+                    var endpoint = MeshEndpoint(workload.spec)
+                    endpoint.isHealthy = !config.unhealthyWorkloads.contains(workload.key)
+                    endpoints.append(endpoint)
                 }
             }
             for host in spec.hosts {

@@ -88,6 +88,9 @@ import Testing
         Case(yaml: resource("WorkloadGroup", "  template: {}\n  probe: {httpGet: {port: 80, scheme: FTP}}"), field: "spec.probe.httpGet.scheme", message: "scheme must be one of"),
         Case(yaml: resource("WorkloadGroup", "  template: {}\n  probe: {httpGet: {port: 80}, tcpSocket: {port: 80}}"), field: "spec.probe", message: "only one of httpGet, tcpSocket, exec or grpc"),
         Case(yaml: resource("WorkloadGroup", "  probe: {tcpSocket: {port: 80}}"), field: "spec.template", message: "Required value"),
+        // Trellis probes from the control plane: nothing can run on the workload.
+        Case(yaml: resource("WorkloadGroup", "  template: {}\n  probe: {exec: {command: [cat, /tmp/ready]}}"), field: "spec.probe.exec", message: "exec probes are not supported: Trellis runs probes from the control plane, which has no agent on the workload; use httpGet or tcpSocket"),
+        Case(yaml: resource("WorkloadGroup", "  template: {}\n  probe: {grpc: {port: 9090}}"), field: "spec.probe.grpc", message: "grpc probes are not supported"),
         // Gateway
         Case(yaml: resource("Gateway", "  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ['*']}]", name: "my.gateway"), field: "metadata.name", message: "must not contain dots"),
         Case(yaml: resource("Gateway", "  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ['*foo.com']}]"), field: "spec.servers[0].hosts[0]", message: "partial wildcard"),
@@ -150,6 +153,8 @@ import Testing
         resource("ServiceEntry", "  hosts: [a.com]\n  resolution: DNS_ROUND_ROBIN\n  ports: [{number: 443, name: tls, protocol: TLS}]\n  endpoints: [{address: lb.a.com, ports: {tls: 8443}}]"),
         resource("Gateway", "  selector: {istio: ingressgateway}\n  servers:\n  - {port: {number: 80, name: http, protocol: HTTP}, hosts: [ns1/a.com, '*.b.com'], tls: {httpsRedirect: true}}\n  - {port: {number: 443, name: https, protocol: HTTPS}, hosts: ['*'], tls: {mode: SIMPLE, credentialName: cert, minProtocolVersion: TLSV1_2}}"),
         resource("Sidecar", "  workloadSelector: {labels: {app: web}}\n  ingress: [{port: {number: 9080, protocol: HTTP, name: http}, defaultEndpoint: '127.0.0.1:8080'}]\n  egress: [{hosts: ['./*', 'istio-system/*', '~/*']}]\n  outboundTrafficPolicy: {mode: ALLOW_ANY}"),
+        resource("WorkloadGroup", "  template: {}\n  probe: {periodSeconds: 1, httpGet: {port: 8080, path: /ready, scheme: HTTPS, httpHeaders: [{name: Host, value: a}]}}"),
+        resource("WorkloadGroup", "  template: {}\n  probe: {tcpSocket: {port: 5432}}"),
         resource("PeerAuthentication", "  {}"),
         resource("AuthorizationPolicy", "  rules: [{}]"),
         resource("AuthorizationPolicy", "  rules: [{to: [{operation: {paths: ['/admin/{**}', '/v1/{*}/items']}}]}]"),

@@ -109,7 +109,7 @@ def trellis(start_trellis, mesh_dir) -> TrellisServer:
 
 # Suites whose every test runs twice: Envoys on state-of-the-world ADS and on incremental
 # (delta) ADS (`trellis bootstrap --delta`).
-BOTH_ADS_FLAVOURS = {"test_routing", "test_routing_features", "test_sidecar", "test_spine"}
+BOTH_ADS_FLAVOURS = {"test_routing", "test_routing_features", "test_sidecar", "test_spine", "test_workload_health"}
 
 
 def pytest_generate_tests(metafunc):

@@ -15,6 +15,10 @@ public struct MeshConfig: Sendable, Equatable {
     /// Istio's mesh-wide `rootNamespace`: a Sidecar, DestinationRule, PeerAuthentication or
     /// AuthorizationPolicy there applies to the whole mesh. A setting of the server, not a resource.
     public var rootNamespace = MeshConfig.defaultRootNamespace
+    /// WorkloadEntries whose WorkloadGroup's readiness probe has not passed (yet, or any more):
+    /// their endpoints are sent as UNHEALTHY. Not a resource: the loader leaves it empty and the
+    /// server's prober fills it, so that translation stays a function of this value alone.
+    public var unhealthyWorkloads: Set<ResourceKey> = []
 
     public static let defaultRootNamespace = "istio-system"
 

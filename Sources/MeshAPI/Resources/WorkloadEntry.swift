@@ -25,6 +25,9 @@ public struct WorkloadEntry: Sendable, Equatable {
         self.weight = weight
         self.serviceAccount = serviceAccount
     }
+
+    /// Whether `address` is an IP address (not a DNS name, a Unix socket or empty).
+    public var hasIPAddress: Bool { IPAddress.isValid(address) }
 }
 
 /// `networking.istio.io` WorkloadGroup: the template for WorkloadEntries that workloads
@@ -50,9 +53,18 @@ public struct WorkloadGroup: Sendable, Equatable {
         self.template = template
         self.probe = probe
     }
+
+    /// The WorkloadEntry annotation naming the group (same namespace) an entry was
+    /// auto-registered into, as istiod writes it.
+    public static let autoRegistrationAnnotation = "istio.io/autoRegistrationGroup"
+    /// The WorkloadEntry annotation naming the group (same namespace) an entry was registered
+    /// into by `trellis workload register --group`.
+    public static let registeredGroupAnnotation = "trellis.dev/workload-group"
 }
 
-/// How the agent on a workload checks readiness: at most one method, plus Kubernetes-style timing.
+/// How a workload's readiness is checked: at most one method, plus Kubernetes-style timing. Istio's
+/// agent runs it on the workload; Trellis runs it from the control plane, so only `httpGet` and
+/// `tcpSocket` pass validation.
 public struct ReadinessProbe: Sendable, Equatable {
     public enum Method: Sendable, Equatable {
         case httpGet(HTTPGet)

@@ -79,10 +79,19 @@ enum WorkloadValidation {
             }
         case .tcpSocket(let tcp):
             if let problem = CommonChecks.portProblem(tcp.port) { report.error("spec.probe.tcpSocket.port", problem) }
-        case .grpc(let grpc):
-            if let problem = CommonChecks.portProblem(grpc.port) { report.error("spec.probe.grpc.port", problem) }
-        case .exec(let command):
-            if command.isEmpty { report.error("spec.probe.exec.command", "Required value: exec probe needs a command") }
+        // Istio's agent runs probes on the VM; Trellis runs them from the control plane (see
+        // ControlPlane's WorkloadProber), where a command cannot run on the workload, and it
+        // implements no gRPC health client. Accepting them would leave the entry never healthy.
+        case .grpc:
+            report.error(
+                "spec.probe.grpc",
+                "grpc probes are not supported: Trellis runs probes from the control plane and implements only "
+                    + "httpGet and tcpSocket; use one of those")
+        case .exec:
+            report.error(
+                "spec.probe.exec",
+                "exec probes are not supported: Trellis runs probes from the control plane, which has no agent on "
+                    + "the workload; use httpGet or tcpSocket")
         case nil:
             break
         }

@@ -12,6 +12,7 @@ import NIOCore
 ///   namespaces;
 /// - `POST /api/apply`: any number of documents of any kinds, all applied or none (`trellis apply`);
 /// - `POST /api/tokens`: mints a workload token for the secure xDS port (`trellis token create`);
+/// - `GET /api/proxies`: every connected proxy and its sync state per type (`trellis proxy-status`);
 /// - `POST /api/workloads`, `GET /api/workloads[?namespace=NS]`, `DELETE /api/workloads/NS/NAME`:
 ///   `trellis workload register | list | deregister`;
 /// - `?dryRun=true` (or `All`) validates and answers as if applied, changing nothing;
@@ -29,13 +30,17 @@ public struct AdminRouter: Sendable {
     public var facts: MeshFacts
     /// The proxies connected on the secure port (`workload list`).
     public var connections: @Sendable () -> [ProxyConnection]
+    /// Every open ADS stream and its sync state (`proxy-status`).
+    public var proxies: @Sendable () -> [ProxyStatus]
 
     public init(
         resources: MeshResources, tokens: WorkloadTokens, token: AdminToken, maxRequestBytes: Int = 4 << 20,
         facts: MeshFacts = MeshFacts(secureXDSAddress: "127.0.0.1:15012", trustDomain: "cluster.local", rootCertificatePEM: ""),
         connections: @escaping @Sendable () -> [ProxyConnection] = { [] },
+        proxies: @escaping @Sendable () -> [ProxyStatus] = { [] },
         notReadyReason: @escaping @Sendable () -> String? = { nil }
     ) {
+        self.proxies = proxies
         self.resources = resources
         self.tokens = tokens
         self.token = token
@@ -82,6 +87,9 @@ public struct AdminRouter: Sendable {
                     namespace: ask.namespace, serviceAccount: ask.serviceAccount, ttl: ask.ttlSeconds)
                 return Self.json("{\"token\": \(ConfigDocuments.jsonString(token))}\n")
             }
+        }
+        api.get("/api/proxies") { request, _ in
+            await handle(request) { Self.json(try ProxyStatus.json(proxies())) }
         }
         let workloads = WorkloadRegistry(resources: resources, tokens: tokens, connections: connections)
         api.post("/api/workloads") { request, context in

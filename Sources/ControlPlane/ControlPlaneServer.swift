@@ -103,10 +103,11 @@ public struct ControlPlaneServer: Sendable {
         // against the state it is written over.
         let resources = MeshResources(store: store, directoryFiles: { applied.current })
         let connections = ProxyConnections()
+        let proxies = ConnectedProxies()
         let autoRegistration = AutoRegistration(
             resources: resources, grace: options.workloadCleanupGrace, logger: logger)
         let admin = try adminApplication(
-            resources: resources, store: store, controller: controller, connections: connections,
+            resources: resources, store: store, controller: controller, connections: connections, proxies: proxies,
             rootCertificatePEM: authority.rootCertificatePEM)
 
         let closer = StreamCloser()
@@ -118,7 +119,7 @@ public struct ControlPlaneServer: Sendable {
             services: [
                 AggregatedDiscoveryService(
                     source: PlaintextSource(controller: controller, trustClaimedIdentities: options.insecureDevIdentities),
-                    closer: closer, streamIdleTimeout: options.streamIdleTimeout, logger: logger)
+                    closer: closer, streamIdleTimeout: options.streamIdleTimeout, proxies: proxies, logger: logger)
             ])
         let serving: ServingCertificate
         let secureTransport: HTTP2ServerTransport.Posix.TransportSecurity
@@ -138,7 +139,7 @@ public struct ControlPlaneServer: Sendable {
                     source: AuthenticatedSource(
                         controller: controller, tokens: WorkloadTokens(store: store), connections: connections,
                         autoRegistration: autoRegistration, logger: logger),
-                    closer: closer, streamIdleTimeout: options.streamIdleTimeout, logger: logger)
+                    closer: closer, streamIdleTimeout: options.streamIdleTimeout, proxies: proxies, logger: logger)
             ])
         let signals = ShutdownSignals {
             plaintext.beginGracefulShutdown()
@@ -276,7 +277,7 @@ public struct ControlPlaneServer: Sendable {
     /// The admin API on `--http-address`, authenticated by `DATA_DIR/admin-token`.
     private func adminApplication(
         resources: MeshResources, store: any ConfigStore, controller: MeshController, connections: ProxyConnections,
-        rootCertificatePEM: String
+        proxies: ConnectedProxies, rootCertificatePEM: String
     ) throws(ControlPlaneError) -> some ApplicationProtocol {
         let token: AdminToken
         do {
@@ -290,7 +291,8 @@ public struct ControlPlaneServer: Sendable {
             facts: MeshFacts(
                 secureXDSAddress: options.secureXDSAddress.description, trustDomain: options.trustDomain,
                 rootCertificatePEM: rootCertificatePEM),
-            connections: { connections.all }, notReadyReason: { controller.heldReason })
+            connections: { connections.all }, proxies: { proxies.all.map(ProxyStatus.init) },
+            notReadyReason: { controller.heldReason })
         let address = options.httpAddress
         return Application(
             router: router.build(),

@@ -144,6 +144,17 @@ public final class MeshController: Sendable {
         return proxy
     }
 
+    /// How `proxy-status` names the proxy: its kind and the SPIFFE identity it is served as.
+    func session(_ subscription: SnapshotSubscription, for proxy: Proxy) -> ProxySession {
+        let kind = proxy.generator == .grpc ? "grpc" : proxy.kind == .router ? "gateway" : "sidecar"
+        let identity = proxy.identityVerified && proxy.generator == .envoy
+            ? WorkloadIdentity(
+                trustDomain: certificates?.issuer.trustDomain ?? "cluster.local", namespace: proxy.namespace,
+                serviceAccount: proxy.serviceAccount
+            ).spiffeID : nil
+        return ProxySession(subscription: subscription, kind: kind, identity: identity)
+    }
+
     /// Subscribes an admitted proxy to its group's snapshots.
     func subscribe(_ proxy: Proxy) throws -> SnapshotSubscription {
         let (index, generation, held) = state.withLock { ($0.index, $0.generation, $0.heldBecause) }
@@ -273,7 +284,8 @@ struct PlaintextSource: ProxySnapshotSource {
     let trustClaimedIdentities: Bool
 
     func subscribe(node: Envoy_Config_Core_V3_Node, metadata: Metadata) throws -> ProxySession {
-        ProxySession(subscription: try controller.subscribe(node: node, grant: nil, trustClaims: trustClaimedIdentities))
+        let proxy = try controller.proxy(for: node, grant: nil, trustClaims: trustClaimedIdentities)
+        return controller.session(try controller.subscribe(proxy), for: proxy)
     }
 }
 
@@ -326,11 +338,12 @@ struct AuthenticatedSource: ProxySnapshotSource {
             ProxyConnection(namespace: grant.namespace, workload: workload, nodeID: node.id, connectedAt: Date()),
             tokenHash: grant.sha256)
         let (connections, autoRegistration, entry) = (self.connections, self.autoRegistration, registered)
-        return ProxySession(
-            subscription: subscription, termination: termination,
-            ended: {
-                connections.close(id)
-                if let entry { Task { await autoRegistration.release(entry) } }
-            })
+        var session = controller.session(subscription, for: proxy)
+        session.termination = termination
+        session.ended = {
+            connections.close(id)
+            if let entry { Task { await autoRegistration.release(entry) } }
+        }
+        return session
     }
 }

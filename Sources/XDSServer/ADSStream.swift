@@ -1,4 +1,5 @@
 import EnvoyAPI
+import Foundation
 import GRPCCore
 import Logging
 import XDSCache
@@ -24,6 +25,8 @@ struct ADSStream<Messages: DiscoveryMessages> {
     let source: any ProxySnapshotSource
     let metadata: Metadata
     let closer: StreamCloser
+    let proxies: ConnectedProxies
+    let peer: String
     let writeDeadline: WriteDeadline
     var logger: Logger
 
@@ -35,6 +38,9 @@ struct ADSStream<Messages: DiscoveryMessages> {
         defer { closer.unregister(registration) }
         var ended: (@Sendable () -> Void)?
         defer { ended?() }
+        var listed: UInt64?
+        defer { if let listed { proxies.close(listed) } }
+        var published: [ResourceType: TypeSyncStatus] = [:]
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 do {
@@ -65,6 +71,10 @@ struct ADSStream<Messages: DiscoveryMessages> {
                             throw error
                         }
                         ended = session.ended
+                        listed = proxies.open(
+                            ConnectedProxies.Stream(
+                                nodeID: node.id, kind: session.kind, identity: session.identity, connectedAt: Date(),
+                                delta: Messages.isDelta, peer: peer, types: [:]))
                         let subscription = session.subscription
                         _ = state.update(subscription.initial)
                         if let termination = session.termination {
@@ -101,6 +111,13 @@ struct ADSStream<Messages: DiscoveryMessages> {
                     throw error
                 }
                 try await perform(actions, writer: writer, logger: logger)
+                if let listed {
+                    let status = state.syncStatus
+                    if status != published {
+                        proxies.update(listed, types: status)
+                        published = status
+                    }
+                }
             }
             if state.node != nil { logger.info("proxy disconnected") }
         }

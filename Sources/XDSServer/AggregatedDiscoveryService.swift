@@ -10,15 +10,19 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
     private let logger: Logger
     private let closer: StreamCloser
     private let streamIdleTimeout: Duration?
+    private let proxies: ConnectedProxies
 
     /// `closer` ends this service's open streams at shutdown. `streamIdleTimeout`: a stream
-    /// whose proxy reads nothing for this long is closed (nil: never).
+    /// whose proxy reads nothing for this long is closed (nil: never). `proxies` lists the
+    /// open streams and their sync state.
     public init(
-        source: any ProxySnapshotSource, closer: StreamCloser, streamIdleTimeout: Duration? = nil, logger: Logger
+        source: any ProxySnapshotSource, closer: StreamCloser, streamIdleTimeout: Duration? = nil,
+        proxies: ConnectedProxies = ConnectedProxies(), logger: Logger
     ) {
         self.source = source
         self.closer = closer
         self.streamIdleTimeout = streamIdleTimeout
+        self.proxies = proxies
         self.logger = logger
     }
 
@@ -43,8 +47,8 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
         var logger = self.logger
         logger[metadataKey: "peer"] = "\(context.remotePeer)"
         let stream = ADSStream<Messages>(
-            source: source, metadata: request.metadata, closer: closer,
-            writeDeadline: WriteDeadline(timeout: streamIdleTimeout), logger: logger)
+            source: source, metadata: request.metadata, closer: closer, proxies: proxies,
+            peer: "\(context.remotePeer)", writeDeadline: WriteDeadline(timeout: streamIdleTimeout), logger: logger)
         return StreamingServerResponse { writer in
             try await stream.run(requests: request.messages, writer: writer)
             return [:]

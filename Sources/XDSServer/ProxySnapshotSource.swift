@@ -18,13 +18,19 @@ public struct ProxySession: Sendable {
     public var termination: AsyncStream<RPCError>?
     /// Runs once when the stream ends, however it ends.
     public var ended: (@Sendable () -> Void)?
+    /// `sidecar`, `gateway` or `grpc`, and the SPIFFE identity the proxy is served as (nil
+    /// without one): for `proxy-status`.
+    public var kind: String
+    public var identity: String?
 
     public init(
         subscription: SnapshotSubscription, termination: AsyncStream<RPCError>? = nil,
-        ended: (@Sendable () -> Void)? = nil
+        ended: (@Sendable () -> Void)? = nil, kind: String = "sidecar", identity: String? = nil
     ) {
         self.subscription = subscription
         self.termination = termination
         self.ended = ended
+        self.kind = kind
+        self.identity = identity
     }
 }

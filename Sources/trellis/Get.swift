@@ -61,10 +61,7 @@ struct Get: AsyncParsableCommand {
                 (allNamespaces ? [metadata["namespace"] as? String ?? ""] : [])
                     + [metadata["name"] as? String ?? "", metadata["resourceVersion"] as? String ?? "", age(since: created)])
         }
-        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
-        for row in rows {
-            print(zip(row, widths).map { $0.padding(toLength: $1 + 3, withPad: " ", startingAt: 0) }.joined().trimmingCharacters(in: .whitespaces))
-        }
+        printTable(rows)
     }
 }
 

@@ -117,7 +117,8 @@ struct Workload: AsyncParsableCommand {
                 name: name, namespace: namespace, address: address, serviceAccount: serviceAccount,
                 labels: answer["labels"] as? [String: String] ?? [:], ports: ports.mapValues { UInt32($0) }, network: network,
                 interception: interception, trustDomain: answer["trustDomain"] as? String ?? "cluster.local",
-                xdsAddress: try parseAddress(xdsAddress ?? serverAddress, flag: "--xds-address"),
+                xdsAddress: try xdsAddress.map { try parseAddress($0, flag: "--xds-address") }
+                    ?? reachable(try parseAddress(serverAddress, flag: "secureXDSAddress")),
                 adminAddress: try parseAddress(adminAddress, flag: "--admin-address"),
                 rootCertificatePEM: rootCertificate, token: token, delta: delta,
                 installDirectory: installDirectory ?? URL(fileURLWithPath: output).standardizedFileURL.path,
@@ -133,6 +134,15 @@ struct Workload: AsyncParsableCommand {
             }
             print("workloadentry.networking.istio.io/\(name) \(answer["action"] as? String ?? "registered")")
             print("wrote \(output)/: envoy.yaml root-cert.pem token cluster.env trellis-envoy.service")
+        }
+
+        /// The secure port as the server reports it, with a wildcard listen address (0.0.0.0, ::)
+        /// replaced by the host this command reached the server at.
+        private func reachable(_ address: HostPort) -> HostPort {
+            guard ["0.0.0.0", "::", "[::]"].contains(address.host),
+                let host = URL(string: connection.server)?.host, !host.isEmpty
+            else { return address }
+            return HostPort(host: host, port: address.port)
         }
 
         private func parsedPorts() throws -> [String: Int] {
@@ -203,10 +213,7 @@ struct Workload: AsyncParsableCommand {
                         proxies.isEmpty ? "no" : "yes", proxies.isEmpty ? "-" : age(since: since),
                     ])
             }
-            let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
-            for row in rows {
-                print(zip(row, widths).map { $0.padding(toLength: $1 + 3, withPad: " ", startingAt: 0) }.joined().trimmingCharacters(in: .whitespaces))
-            }
+            printTable(rows)
         }
     }
 

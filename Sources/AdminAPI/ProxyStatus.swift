@@ -1,0 +1,76 @@
+public import Foundation
+
+/// One connected proxy and its sync state per xDS type: the rows of `GET /api/proxies` and
+/// `trellis proxy-status`.
+public struct ProxyStatus: Sendable {
+    public struct TypeStatus: Sendable {
+        /// SYNCED, STALE (sent, not yet ACKed), NACKED or NOT SENT.
+        public var status: String
+        public var sentVersion: String?
+        public var ackedVersion: String?
+        /// Envoy's error text of the last NACK (cleared by a later ACK).
+        public var nackMessage: String?
+
+        public init(status: String, sentVersion: String?, ackedVersion: String?, nackMessage: String?) {
+            self.status = status
+            self.sentVersion = sentVersion
+            self.ackedVersion = ackedVersion
+            self.nackMessage = nackMessage
+        }
+    }
+
+    public var nodeID: String
+    /// sidecar, gateway or grpc.
+    public var kind: String
+    public var identity: String?
+    public var connectedAt: Date
+    /// `delta` or `sotw`.
+    public var api: String
+    public var peer: String
+    /// By short type name: CDS, EDS, LDS, RDS, SDS.
+    public var types: [String: TypeStatus]
+
+    public init(
+        nodeID: String, kind: String, identity: String?, connectedAt: Date, api: String, peer: String,
+        types: [String: TypeStatus]
+    ) {
+        self.nodeID = nodeID
+        self.kind = kind
+        self.identity = identity
+        self.connectedAt = connectedAt
+        self.api = api
+        self.peer = peer
+        self.types = types
+    }
+
+    /// The types every row shows, in `istioctl proxy-status` order.
+    public static let typeNames = ["CDS", "LDS", "EDS", "RDS", "SDS"]
+
+    /// `{"proxies": [...]}`, every type present (NOT SENT when the proxy never asked for it).
+    static func json(_ rows: [ProxyStatus]) throws(APIError) -> String {
+        let formatter = ISO8601DateFormatter()
+        let items: [[String: Any]] = rows.map { row in
+            var types: [String: Any] = [:]
+            for name in typeNames {
+                let type = row.types[name]
+                var item: [String: Any] = ["status": type?.status ?? "NOT SENT"]
+                if let version = type?.sentVersion { item["sentVersion"] = version }
+                if let version = type?.ackedVersion { item["ackedVersion"] = version }
+                if let message = type?.nackMessage { item["nack"] = message }
+                types[name] = item
+            }
+            var item: [String: Any] = [
+                "node": row.nodeID, "kind": row.kind, "connectedSince": formatter.string(from: row.connectedAt),
+                "api": row.api, "peer": row.peer, "types": types,
+            ]
+            if let identity = row.identity { item["identity"] = identity }
+            return item
+        }
+        do {
+            let data = try JSONSerialization.data(withJSONObject: ["proxies": items], options: [.sortedKeys, .prettyPrinted])
+            return String(decoding: data, as: UTF8.self) + "\n"
+        } catch {
+            throw .unavailable("cannot render the proxies: \(error)")
+        }
+    }
+}

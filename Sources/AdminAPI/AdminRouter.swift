@@ -13,6 +13,7 @@ import NIOCore
 /// - `POST /api/apply`: any number of documents of any kinds, all applied or none (`trellis apply`);
 /// - `POST /api/tokens`: mints a workload token for the secure xDS port (`trellis token create`);
 /// - `GET /api/proxies`: every connected proxy and its sync state per type (`trellis proxy-status`);
+///   `GET /api/proxies/NODE/config[?type=clusters,...]`: what it is served (`trellis proxy-config`);
 /// - `POST /api/workloads`, `GET /api/workloads[?namespace=NS]`, `DELETE /api/workloads/NS/NAME`:
 ///   `trellis workload register | list | deregister`;
 /// - `?dryRun=true` (or `All`) validates and answers as if applied, changing nothing;
@@ -32,15 +33,20 @@ public struct AdminRouter: Sendable {
     public var connections: @Sendable () -> [ProxyConnection]
     /// Every open ADS stream and its sync state (`proxy-status`).
     public var proxies: @Sendable () -> [ProxyStatus]
+    /// A connected proxy's configuration as Envoy JSON, of the named types (`clusters`, ...;
+    /// empty: all), secrets redacted; nil when no proxy with that node id is connected.
+    public var proxyConfig: @Sendable (_ nodeID: String, _ types: [String]) throws -> String?
 
     public init(
         resources: MeshResources, tokens: WorkloadTokens, token: AdminToken, maxRequestBytes: Int = 4 << 20,
         facts: MeshFacts = MeshFacts(secureXDSAddress: "127.0.0.1:15012", trustDomain: "cluster.local", rootCertificatePEM: ""),
         connections: @escaping @Sendable () -> [ProxyConnection] = { [] },
         proxies: @escaping @Sendable () -> [ProxyStatus] = { [] },
+        proxyConfig: @escaping @Sendable (String, [String]) throws -> String? = { _, _ in nil },
         notReadyReason: @escaping @Sendable () -> String? = { nil }
     ) {
         self.proxies = proxies
+        self.proxyConfig = proxyConfig
         self.resources = resources
         self.tokens = tokens
         self.token = token
@@ -90,6 +96,23 @@ public struct AdminRouter: Sendable {
         }
         api.get("/api/proxies") { request, _ in
             await handle(request) { Self.json(try ProxyStatus.json(proxies())) }
+        }
+        api.get("/api/proxies/:node/config") { request, context in
+            await handle(request) {
+                let node = context.parameters.get("node") ?? ""
+                let types = (request.uri.queryParameters.get("type") ?? "all").split(separator: ",").map(String.init)
+                for type in types where !ProxyStatus.configTypes.contains(type) {
+                    throw APIError.badRequest("type: \"\(type)\" must be one of \(ProxyStatus.configTypes.joined(separator: ", "))")
+                }
+                let rendered: String?
+                do {
+                    rendered = try proxyConfig(node, types.contains("all") ? [] : types)
+                } catch {
+                    throw APIError.unavailable("cannot render the configuration of \(node): \(error)")
+                }
+                guard let rendered else { throw APIError.notFound("no proxy with node id \(node) is connected") }
+                return Self.json(rendered)
+            }
         }
         let workloads = WorkloadRegistry(resources: resources, tokens: tokens, connections: connections)
         api.post("/api/workloads") { request, context in

@@ -43,6 +43,9 @@ public struct ProxyStatus: Sendable {
         self.types = types
     }
 
+    /// What `proxy-config` takes, as `istioctl proxy-config` names them.
+    public static let configTypes = ["clusters", "listeners", "routes", "endpoints", "secrets", "all"]
+
     /// The types every row shows, in `istioctl proxy-status` order.
     public static let typeNames = ["CDS", "LDS", "EDS", "RDS", "SDS"]
 

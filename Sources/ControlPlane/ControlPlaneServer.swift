@@ -292,6 +292,9 @@ public struct ControlPlaneServer: Sendable {
                 secureXDSAddress: options.secureXDSAddress.description, trustDomain: options.trustDomain,
                 rootCertificatePEM: rootCertificatePEM),
             connections: { connections.all }, proxies: { proxies.all.map(ProxyStatus.init) },
+            proxyConfig: { node, types in
+                try proxies.snapshot(nodeID: node).map { try ProxyConfigJSON.render($0, types: ProxyConfigJSON.types(types)) }
+            },
             notReadyReason: { controller.heldReason })
         let address = options.httpAddress
         return Application(

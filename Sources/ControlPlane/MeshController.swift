@@ -152,7 +152,9 @@ public final class MeshController: Sendable {
                 trustDomain: certificates?.issuer.trustDomain ?? "cluster.local", namespace: proxy.namespace,
                 serviceAccount: proxy.serviceAccount
             ).spiffeID : nil
-        return ProxySession(subscription: subscription, kind: kind, identity: identity)
+        var session = ProxySession(subscription: subscription, kind: kind, identity: identity)
+        session.current = { [cache] in cache.snapshot(for: proxy) }
+        return session
     }
 
     /// Subscribes an admitted proxy to its group's snapshots.

@@ -74,7 +74,7 @@ struct ADSStream<Messages: DiscoveryMessages> {
                         listed = proxies.open(
                             ConnectedProxies.Stream(
                                 nodeID: node.id, kind: session.kind, identity: session.identity, connectedAt: Date(),
-                                delta: Messages.isDelta, peer: peer, types: [:]))
+                                delta: Messages.isDelta, peer: peer, types: [:], current: session.current))
                         let subscription = session.subscription
                         _ = state.update(subscription.initial)
                         if let termination = session.termination {

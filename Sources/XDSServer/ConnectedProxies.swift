@@ -17,6 +17,8 @@ public final class ConnectedProxies: Sendable {
         public var delta: Bool
         public var peer: String
         public var types: [ResourceType: TypeSyncStatus]
+        /// The configuration the server holds for it now: what it was last sent, or is being sent.
+        var current: (@Sendable () -> Snapshot?)?
     }
 
     private let streams = Mutex<[UInt64: Stream]>([:])
@@ -36,6 +38,12 @@ public final class ConnectedProxies: Sendable {
 
     func close(_ id: UInt64) {
         _ = streams.withLock { $0.removeValue(forKey: id) }
+    }
+
+    /// The current snapshot of the proxy with this node id (its newest stream's), if connected.
+    public func snapshot(nodeID: String) -> Snapshot? {
+        let newest = streams.withLock { $0.values.filter { $0.nodeID == nodeID }.max { $0.connectedAt < $1.connectedAt } }
+        return newest?.current?()
     }
 
     /// Every open stream, oldest first.

@@ -22,6 +22,8 @@ public struct ProxySession: Sendable {
     /// without one): for `proxy-status`.
     public var kind: String
     public var identity: String?
+    /// The proxy's current snapshot (`proxy-config`).
+    public var current: (@Sendable () -> Snapshot?)?
 
     public init(
         subscription: SnapshotSubscription, termination: AsyncStream<RPCError>? = nil,

@@ -2,9 +2,13 @@
 and keep serving while a raw xDS client NACKs; only that client shows NACKED, with its message."""
 
 import json
+import subprocess
+
+import yaml
 
 from harness import AdsClient, discovery_request, eventually, free_port, http_get, run_trellis, service_entry
 from harness.ads import CLUSTER
+from harness.security import mint_token, root_cert_path, secure_bootstrap_args, spiffe_id
 
 HOST = "echo.mesh.test"
 
@@ -73,3 +77,74 @@ def test_a_nacking_client_is_nacked_alone_while_envoys_stay_synced(mesh_dir, sta
         assert nacker not in rows(), "still listed"
 
     eventually(gone, what="the raw client gone from proxy-status")
+
+
+def proxy_config(server, *args):
+    return run_trellis(["proxy-config", *args, "--server", server.http_url,
+                        "--token-file", server.data_dir / "admin-token"])
+
+
+def test_proxy_config_is_what_envoy_has_and_validates_as_static_config(
+        mesh_dir, start_trellis, start_envoy, start_upstream, envoy_bin, tmp_path):
+    upstream = start_upstream("echo")
+    port = free_port()
+    mesh_dir.write("echo.yaml", service_entry("echo", HOST, port, [(upstream.host, upstream.port)]))
+    server = start_trellis(mesh_dir.path)
+    token = mint_token(server.data_dir, "default", "client", tmp_path / "client.token")
+    envoy = start_envoy(server.secure_xds_address, name="client", metadata={"SERVICE_ACCOUNT": "client"},
+                        bootstrap_args=secure_bootstrap_args(root_cert_path(server.data_dir), token))
+    envoy.wait_ready()
+
+    def certified():
+        assert envoy.certificates(), "no certificate yet"
+
+    envoy.wait_for(certified, what="the workload certificate")
+
+    shown = proxy_config(server, envoy.node_id)
+    assert shown.returncode == 0, shown.stderr
+    config = json.loads(shown.stdout)
+    dynamic = set(envoy.dynamic_clusters())
+    assert {c["name"] for c in config["CDS"]} == dynamic, (config["CDS"], dynamic)
+    assert {l["name"] for l in config["LDS"]} == set(envoy.dynamic_listeners())
+    assert f"outbound|{port}||{HOST}" in {e["cluster_name"] for e in config["EDS"]}
+
+    # Secrets: who and until when, never the key or the PEM.
+    assert "PRIVATE KEY" not in shown.stdout and "BEGIN CERTIFICATE" not in shown.stdout
+    secrets = {s["name"]: s for s in config["SDS"]}
+    assert secrets["default"]["privateKey"] == "[redacted]"
+    leaf = secrets["default"]["certificateChain"][0]
+    assert leaf["subjectAltNames"] == [spiffe_id("default", "client")], leaf
+    assert leaf["serial"] and leaf["notAfter"]
+    assert secrets["ROOTCA"]["trustedCA"][0]["subject"]
+
+    only = json.loads(proxy_config(server, envoy.node_id, "clusters").stdout)
+    assert set(only) == {"CDS"}
+    as_yaml = proxy_config(server, envoy.node_id, "listeners", "-o", "yaml")
+    assert as_yaml.returncode == 0 and yaml.safe_load(as_yaml.stdout)["LDS"], as_yaml.stderr
+    unknown = proxy_config(server, "sidecar~127.0.0.99~nobody.default~default.svc.cluster.local")
+    assert unknown.returncode == 1 and "NotFound" in unknown.stderr, unknown.stderr
+    identity = json.loads(proxy_status(server, "-o", "json").stdout)["proxies"][0]["identity"]
+    assert identity == spiffe_id("default", "client")
+
+    # As static config (listeners and clusters, the rest over ADS) Envoy accepts it.
+    bootstrap = {
+        "node": {"id": envoy.node_id, "cluster": "client.default"},
+        "static_resources": {
+            "clusters": config["CDS"] + [{
+                "name": "xds-grpc", "type": "STATIC", "connect_timeout": "1s",
+                "typed_extension_protocol_options": {"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                    "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                    "explicit_http_config": {"http2_protocol_options": {}}}},
+                "load_assignment": {"cluster_name": "xds-grpc", "endpoints": [{"lb_endpoints": [
+                    {"endpoint": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 1}}}}]}]},
+            }],
+            "listeners": config["LDS"],
+        },
+        "dynamic_resources": {"ads_config": {"api_type": "GRPC", "transport_api_version": "V3",
+                                             "grpc_services": [{"envoy_grpc": {"cluster_name": "xds-grpc"}}]}},
+    }
+    path = tmp_path / "static.json"
+    path.write_text(json.dumps(bootstrap))
+    validated = subprocess.run([str(envoy_bin), "--mode", "validate", "-c", str(path), "--log-level", "error"],
+                               capture_output=True, text=True, timeout=60)
+    assert validated.returncode == 0, validated.stdout[-2000:] + validated.stderr[-2000:]

@@ -17,7 +17,8 @@ import NIOCore
 /// - `POST /api/workloads`, `GET /api/workloads[?namespace=NS]`, `DELETE /api/workloads/NS/NAME`:
 ///   `trellis workload register | list | deregister`;
 /// - `?dryRun=true` (or `All`) validates and answers as if applied, changing nothing;
-/// - `GET /healthz`, `GET /readyz` need no token; everything else needs the admin bearer token.
+/// - `GET /healthz`, `GET /readyz` and `GET /metrics` (Prometheus) need no token; everything else
+///   needs the admin bearer token.
 /// Every refusal is a 4xx with a `Status` body naming resource and field.
 public struct AdminRouter: Sendable {
     public let resources: MeshResources
@@ -33,6 +34,8 @@ public struct AdminRouter: Sendable {
     public var connections: @Sendable () -> [ProxyConnection]
     /// Every open ADS stream and its sync state (`proxy-status`).
     public var proxies: @Sendable () -> [ProxyStatus]
+    /// `GET /metrics`: Prometheus text exposition.
+    public var metrics: @Sendable () -> String
     /// A connected proxy's configuration as Envoy JSON, of the named types (`clusters`, ...;
     /// empty: all), secrets redacted; nil when no proxy with that node id is connected.
     public var proxyConfig: @Sendable (_ nodeID: String, _ types: [String]) throws -> String?
@@ -43,8 +46,10 @@ public struct AdminRouter: Sendable {
         connections: @escaping @Sendable () -> [ProxyConnection] = { [] },
         proxies: @escaping @Sendable () -> [ProxyStatus] = { [] },
         proxyConfig: @escaping @Sendable (String, [String]) throws -> String? = { _, _ in nil },
+        metrics: @escaping @Sendable () -> String = { "" },
         notReadyReason: @escaping @Sendable () -> String? = { nil }
     ) {
+        self.metrics = metrics
         self.proxies = proxies
         self.proxyConfig = proxyConfig
         self.resources = resources
@@ -62,6 +67,12 @@ public struct AdminRouter: Sendable {
         router.get("/readyz") { _, _ in
             guard let reason = notReadyReason() else { return Self.text("ok\n") }
             return Self.text("not ready: \(reason)\n", status: .serviceUnavailable)
+        }
+        // Open like /healthz (as istiod's monitoring port): counts and states, no names or secrets.
+        router.get("/metrics") { _, _ in
+            var response = Self.text(metrics())
+            response.headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return response
         }
         let api = router.group().add(middleware: BearerTokenMiddleware(token: token))
         let namespaced = ["/apis/:group/:version/namespaces/:namespace/:plural", "/api/:version/namespaces/:namespace/:plural"]

@@ -39,12 +39,15 @@ public actor MeshResources {
     private let store: any ConfigStore
     private let directoryFiles: @Sendable () -> [ConfigFile]
     private let now: @Sendable () -> Date
+    private let committed: @Sendable () -> Void
 
     /// `directoryFiles`: the config dir's files as last applied, validated with every request.
+    /// `committed` runs after each write transaction (`trellis_store_writes_total`).
     public init(
         store: any ConfigStore, directoryFiles: @escaping @Sendable () -> [ConfigFile] = { [] },
-        now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() }, committed: @escaping @Sendable () -> Void = {}
     ) {
+        self.committed = committed
         self.store = store
         self.directoryFiles = directoryFiles
         self.now = now
@@ -205,7 +208,9 @@ public actor MeshResources {
 
     private func commit(_ writes: [StoreWrite]) async throws(APIError) -> StoreRevision {
         do {
-            return try await store.commit(writes)
+            let revision = try await store.commit(writes)
+            committed()
+            return revision
         } catch let error as StoreError {
             if case .conflict(let key, _, _) = error {
                 throw .conflict("\(key) changed while this request was being applied; retry")

@@ -74,8 +74,10 @@ public struct ControlPlaneServer: Sendable {
         let authority = try loadAuthority()
         let certificates = WorkloadCertificates(
             issuer: authority, lifetime: options.workloadCertificateLifetime, logger: logger)
+        let metrics = ServerMetrics()
         let controller = MeshController(
-            certificates: certificates, rootNamespace: options.rootNamespace, status: status, logger: logger)
+            certificates: certificates, rootNamespace: options.rootNamespace, status: status,
+            translationTime: metrics.translation, logger: logger)
         // WorkloadGroup readiness probes, set before the first configuration is applied so that
         // it already serves unprobed entries as UNHEALTHY. The controller reads the set itself.
         let prober = WorkloadProber(logger: logger) { _ in controller.workloadHealthChanged() }
@@ -101,14 +103,16 @@ public struct ControlPlaneServer: Sendable {
         let applied = watcher.appliedDirectoryFiles
         // One per server: every write through the API (and auto-registration) is validated
         // against the state it is written over.
-        let resources = MeshResources(store: store, directoryFiles: { applied.current })
+        let resources = MeshResources(
+            store: store, directoryFiles: { applied.current }, committed: { metrics.storeWritten() })
         let connections = ProxyConnections()
         let proxies = ConnectedProxies()
         let autoRegistration = AutoRegistration(
             resources: resources, grace: options.workloadCleanupGrace, logger: logger)
         let admin = try adminApplication(
             resources: resources, store: store, controller: controller, connections: connections, proxies: proxies,
-            rootCertificatePEM: authority.rootCertificatePEM)
+            rootCertificatePEM: authority.rootCertificatePEM,
+            metrics: { metrics.render(proxies: proxies.all, status: status.current, certificates: certificates.issuance) })
 
         let closer = StreamCloser()
         let plaintextAddress = options.xdsAddress
@@ -119,7 +123,8 @@ public struct ControlPlaneServer: Sendable {
             services: [
                 AggregatedDiscoveryService(
                     source: PlaintextSource(controller: controller, trustClaimedIdentities: options.insecureDevIdentities),
-                    closer: closer, streamIdleTimeout: options.streamIdleTimeout, proxies: proxies, logger: logger)
+                    closer: closer, streamIdleTimeout: options.streamIdleTimeout, proxies: proxies, metrics: metrics.xds,
+                    logger: logger)
             ])
         let serving: ServingCertificate
         let secureTransport: HTTP2ServerTransport.Posix.TransportSecurity
@@ -139,7 +144,8 @@ public struct ControlPlaneServer: Sendable {
                     source: AuthenticatedSource(
                         controller: controller, tokens: WorkloadTokens(store: store), connections: connections,
                         autoRegistration: autoRegistration, logger: logger),
-                    closer: closer, streamIdleTimeout: options.streamIdleTimeout, proxies: proxies, logger: logger)
+                    closer: closer, streamIdleTimeout: options.streamIdleTimeout, proxies: proxies, metrics: metrics.xds,
+                    logger: logger)
             ])
         let signals = ShutdownSignals {
             plaintext.beginGracefulShutdown()
@@ -277,7 +283,7 @@ public struct ControlPlaneServer: Sendable {
     /// The admin API on `--http-address`, authenticated by `DATA_DIR/admin-token`.
     private func adminApplication(
         resources: MeshResources, store: any ConfigStore, controller: MeshController, connections: ProxyConnections,
-        proxies: ConnectedProxies, rootCertificatePEM: String
+        proxies: ConnectedProxies, rootCertificatePEM: String, metrics: @escaping @Sendable () -> String
     ) throws(ControlPlaneError) -> some ApplicationProtocol {
         let token: AdminToken
         do {
@@ -295,7 +301,7 @@ public struct ControlPlaneServer: Sendable {
             proxyConfig: { node, types in
                 try proxies.snapshot(nodeID: node).map { try ProxyConfigJSON.render($0, types: ProxyConfigJSON.types(types)) }
             },
-            notReadyReason: { controller.heldReason })
+            metrics: metrics, notReadyReason: { controller.heldReason })
         let address = options.httpAddress
         return Application(
             router: router.build(),

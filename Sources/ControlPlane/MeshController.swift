@@ -4,6 +4,7 @@ import EnvoyAPI
 import Foundation
 import GRPCCore
 import Logging
+import Metrics
 public import MeshAPI
 import SwiftProtobuf
 import Synchronization
@@ -35,11 +36,14 @@ public final class MeshController: Sendable {
     private let rootNamespace: String
     private let status: StatusFile?
     private let logger: Logger
+    /// How long each rebuild of every connected group takes (`trellis_translation_seconds`).
+    private let translationTime: Metrics.Timer?
 
     init(
         certificates: WorkloadCertificates?, rootNamespace: String = MeshConfig.defaultRootNamespace,
-        status: StatusFile? = nil, logger: Logger = Logger(label: "trellis")
+        status: StatusFile? = nil, translationTime: Metrics.Timer? = nil, logger: Logger = Logger(label: "trellis")
     ) {
+        self.translationTime = translationTime
         self.certificates = certificates
         self.rootNamespace = rootNamespace
         self.status = status
@@ -75,6 +79,8 @@ public final class MeshController: Sendable {
 
     /// Re-translates every connected group (e.g. after a certificate renewal).
     func rebuild() {
+        let started = ContinuousClock.now
+        defer { translationTime?.record(duration: ContinuousClock.now - started) }
         let (index, generation) = state.withLock { ($0.index, $0.generation) }
         // Each group's credentials once: the parallel translation needs their trust domains.
         let groups = cache.groups

@@ -37,6 +37,8 @@ final class WorkloadCertificates: Sendable {
     private struct State {
         var entries: [WorkloadIdentity: Entry] = [:]
         var failures: [WorkloadIdentity: Failure] = [:]
+        /// Certificates issued since start (`/metrics`).
+        var issued = 0
     }
 
     static let firstRetry: TimeInterval = 1
@@ -74,6 +76,7 @@ final class WorkloadCertificates: Sendable {
                 let certificate = try issuer.issue(for: identity, lifetime: lifetime, now: now)
                 state.entries[identity] = Entry(
                     certificate: certificate, renewAt: certificate.renewalTime(jitter: Double.random(in: 0...1)))
+                state.issued += 1
                 if let failure = state.failures.removeValue(forKey: identity) {
                     logger.notice("certificate for \(identity) issued again after \(failure.attempts) failed attempts")
                 }
@@ -122,6 +125,11 @@ final class WorkloadCertificates: Sendable {
             state.entries = state.entries.filter { identities.contains($0.key) }
             state.failures = state.failures.filter { identities.contains($0.key) }
         }
+    }
+
+    /// Certificates issued since start, and when the first of those held expires.
+    var issuance: (issued: Int, soonestExpiry: Date?) {
+        state.withLock { ($0.issued, $0.entries.values.map(\.certificate.notAfter).min()) }
     }
 
     /// Identities that currently hold a certificate.

@@ -26,6 +26,7 @@ struct ADSStream<Messages: DiscoveryMessages> {
     let metadata: Metadata
     let closer: StreamCloser
     let proxies: ConnectedProxies
+    let metrics: XDSMetrics
     let peer: String
     let writeDeadline: WriteDeadline
     var logger: Logger
@@ -41,6 +42,8 @@ struct ADSStream<Messages: DiscoveryMessages> {
         var listed: UInt64?
         defer { if let listed { proxies.close(listed) } }
         var published: [ResourceType: TypeSyncStatus] = [:]
+        /// When each type's oldest change not yet ACKed reached this stream (push latency).
+        var changedAt: [ResourceType: ContinuousClock.Instant] = [:]
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 do {
@@ -55,6 +58,7 @@ struct ADSStream<Messages: DiscoveryMessages> {
             var logger = self.logger
             loop: for await event in events {
                 let actions: [ADSAction]
+                var isChange = false
                 switch event {
                 case .request(let request):
                     if state.node == nil {
@@ -101,6 +105,7 @@ struct ADSStream<Messages: DiscoveryMessages> {
                 case .snapshotChanged:
                     guard let snapshot = mailbox.take() else { continue }
                     actions = state.update(snapshot)
+                    isChange = true
                 case .requestsEnded:
                     break loop
                 case .requestsFailed(let error):
@@ -111,6 +116,7 @@ struct ADSStream<Messages: DiscoveryMessages> {
                     throw error
                 }
                 try await perform(actions, writer: writer, logger: logger)
+                count(actions, isChange: isChange, changedAt: &changedAt)
                 if let listed {
                     let status = state.syncStatus
                     if status != published {
@@ -120,6 +126,25 @@ struct ADSStream<Messages: DiscoveryMessages> {
                 }
             }
             if state.node != nil { logger.info("proxy disconnected") }
+        }
+    }
+
+    private func count(
+        _ actions: [ADSAction], isChange: Bool, changedAt: inout [ResourceType: ContinuousClock.Instant]
+    ) {
+        let now = ContinuousClock.now
+        for action in actions {
+            switch action {
+            case .send, .sendDelta:
+                guard let type = Messages.response(for: action).flatMap({ ResourceType(rawValue: $0.type) }) else { continue }
+                metrics.pushed(type)
+                if isChange && changedAt[type] == nil { changedAt[type] = now }
+            case .acknowledged(let type, _, _):
+                if let since = changedAt.removeValue(forKey: type) { metrics.acknowledged(type, after: now - since) }
+            case .rejected(let type, _, _, _):
+                metrics.nacked(type)
+                changedAt[type] = nil
+            }
         }
     }
 

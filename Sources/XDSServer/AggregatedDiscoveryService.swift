@@ -11,14 +11,16 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
     private let closer: StreamCloser
     private let streamIdleTimeout: Duration?
     private let proxies: ConnectedProxies
+    private let metrics: XDSMetrics
 
     /// `closer` ends this service's open streams at shutdown. `streamIdleTimeout`: a stream
     /// whose proxy reads nothing for this long is closed (nil: never). `proxies` lists the
     /// open streams and their sync state.
     public init(
         source: any ProxySnapshotSource, closer: StreamCloser, streamIdleTimeout: Duration? = nil,
-        proxies: ConnectedProxies = ConnectedProxies(), logger: Logger
+        proxies: ConnectedProxies = ConnectedProxies(), metrics: XDSMetrics = .none, logger: Logger
     ) {
+        self.metrics = metrics
         self.source = source
         self.closer = closer
         self.streamIdleTimeout = streamIdleTimeout
@@ -47,7 +49,7 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
         var logger = self.logger
         logger[metadataKey: "peer"] = "\(context.remotePeer)"
         let stream = ADSStream<Messages>(
-            source: source, metadata: request.metadata, closer: closer, proxies: proxies,
+            source: source, metadata: request.metadata, closer: closer, proxies: proxies, metrics: metrics,
             peer: "\(context.remotePeer)", writeDeadline: WriteDeadline(timeout: streamIdleTimeout), logger: logger)
         return StreamingServerResponse { writer in
             try await stream.run(requests: request.messages, writer: writer)

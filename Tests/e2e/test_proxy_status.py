@@ -5,6 +5,7 @@ import json
 import subprocess
 
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from harness import AdsClient, discovery_request, eventually, free_port, http_get, run_trellis, service_entry
 from harness.ads import CLUSTER
@@ -148,3 +149,46 @@ def test_proxy_config_is_what_envoy_has_and_validates_as_static_config(
     validated = subprocess.run([str(envoy_bin), "--mode", "validate", "-c", str(path), "--log-level", "error"],
                                capture_output=True, text=True, timeout=60)
     assert validated.returncode == 0, validated.stdout[-2000:] + validated.stderr[-2000:]
+
+
+def scrape(server):
+    """GET /metrics (no token, as Prometheus scrapes it), parsed: {(name, labels): value}."""
+    response = http_get(f"{server.http_url}/metrics", timeout=5.0)
+    assert response.status == 200, response.status
+    assert response.headers.get("Content-Type", "").startswith("text/plain")
+    samples = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def test_metrics_parse_as_prometheus_text_and_move_on_a_push(mesh_dir, start_trellis, start_envoy, start_upstream):
+    upstream = start_upstream("echo")
+    port = free_port()
+    mesh_dir.write("echo.yaml", service_entry("echo", HOST, port, [(upstream.host, upstream.port)]))
+    server = start_trellis(mesh_dir.path)
+    envoy = start_envoy(server.xds_address, name="client")
+    envoy.wait_ready()
+
+    def connected():
+        samples = scrape(server)
+        assert samples[("trellis_proxies_connected", (("kind", "sidecar"),))] == 1, samples
+        assert samples[("trellis_config_resources", ())] == 1
+        return samples
+
+    before = eventually(connected, what="the Envoy counted")
+    assert before[("trellis_xds_pushes_total", (("type", "CDS"),))] >= 1
+    assert ("trellis_translation_seconds_count", ()) in before
+
+    # A change: more EDS pushes, an ACK latency observation, another translation.
+    other = start_upstream("echo-2")
+    mesh_dir.write("echo.yaml", service_entry("echo", HOST, port, [(other.host, other.port)]))
+
+    def pushed():
+        after = scrape(server)
+        assert after[("trellis_xds_pushes_total", (("type", "EDS"),))] > before[("trellis_xds_pushes_total", (("type", "EDS"),))]
+        assert after[("trellis_xds_push_ack_seconds_count", (("type", "EDS"),))] >= 1
+        assert after[("trellis_translation_seconds_count", ())] > before[("trellis_translation_seconds_count", ())]
+
+    eventually(pushed, what="counters moved by the push")

@@ -150,9 +150,10 @@ import XDSCache
     }
 }
 
-/// Polls `condition` until it holds, failing after `timeout`.
+/// Polls `condition` until it holds, failing after `timeout`. Generous: the fuzz replay beside these tests can hold both
+/// cooperative threads for tens of seconds on a 2-core machine.
 func eventually(
-    timeout: Duration = .seconds(20), sourceLocation: Testing.SourceLocation = #_sourceLocation, _ condition: () throws -> Bool
+    timeout: Duration = .seconds(60), sourceLocation: Testing.SourceLocation = #_sourceLocation, _ condition: () throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout
     while try !condition() {

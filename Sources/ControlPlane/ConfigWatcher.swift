@@ -36,6 +36,8 @@ struct ConfigWatcher: Sendable {
     var stored: StoredConfig? = nil
     /// The directory's files as last applied, for the API to validate requests against.
     let appliedDirectoryFiles = AppliedFiles()
+    /// Diagnostics already logged: each is logged once while it lasts, not on every apply.
+    private let loggedDiagnostics = LoggedOnce()
 
     /// What the watcher remembers between polls.
     struct Progress: Sendable {
@@ -210,7 +212,9 @@ struct ConfigWatcher: Sendable {
     }
 
     private func apply(_ result: LoadResult, files: [ConfigFile], previous: MeshConfig) {
-        for diagnostic in result.diagnostics {
+        let current = Set(result.diagnostics.map(\.description))
+        let new = loggedDiagnostics.new(among: current)
+        for diagnostic in result.diagnostics where new.contains(diagnostic.description) {
             switch diagnostic.severity {
             case .error: logger.error("rejected: \(diagnostic)")
             case .warning: logger.warning("\(diagnostic)")
@@ -266,4 +270,17 @@ final class AppliedFiles: Sendable {
     var current: [ConfigFile] { files.withLock { $0 } }
 
     func set(_ new: [ConfigFile]) { files.withLock { $0 = new } }
+}
+
+/// Remembers which messages are logged: those of the last round that were not in the one
+/// before are new; one that goes away and comes back is new again.
+final class LoggedOnce: Sendable {
+    private let logged = Mutex<Set<String>>([])
+
+    func new(among current: Set<String>) -> Set<String> {
+        logged.withLock { logged in
+            defer { logged = current }
+            return current.subtracting(logged)
+        }
+    }
 }

@@ -56,6 +56,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("workload-cleanup-grace"), help: "How long an auto-registered WorkloadEntry (WorkloadGroup, WORKLOAD_GROUP metadata) outlives its proxy's last stream (Go duration).")
     var workloadCleanupGrace: String = "10s"
 
+    @Option(name: .customLong("log-format"), help: "text (one line per event) or json (one JSON object per line).")
+    var logFormat: String = "text"
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -75,6 +78,7 @@ struct Serve: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
+        guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json") }
     }
 
     /// `--stream-idle-timeout`, nil for `0`.
@@ -83,7 +87,11 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        if logFormat == "json" {
+            LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
+        } else {
+            LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        }
         var logger = Logger(label: "trellis")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         var options = ControlPlaneServer.Options(

@@ -192,3 +192,35 @@ def test_metrics_parse_as_prometheus_text_and_move_on_a_push(mesh_dir, start_tre
         assert after[("trellis_translation_seconds_count", ())] > before[("trellis_translation_seconds_count", ())]
 
     eventually(pushed, what="counters moved by the push")
+
+
+def test_json_logs_carry_rejections_and_nacks_once_and_never_a_token(mesh_dir, start_trellis, tmp_path):
+    port = free_port()
+    mesh_dir.write("echo.yaml", service_entry("echo", HOST, port, [("127.0.0.1", free_port())]))
+    server = start_trellis(mesh_dir.path, extra_args=("--log-format", "json"), log_level="info")
+    token = mint_token(server.data_dir, "default", "client", tmp_path / "client.token").read_text().strip()
+
+    broken = service_entry("echo", HOST, port, [("127.0.0.1", free_port())])
+    broken["spec"]["resolution"] = "SOMETIMES"
+    mesh_dir.write("echo.yaml", broken)
+    node = "sidecar~127.0.0.78~nacker.default~default.svc.cluster.local"
+    with AdsClient(server.secure_xds_address, root_certificates=root_cert_path(server.data_dir).read_bytes(),
+                   metadata=[("authorization", f"Bearer {token}")]) as ads:
+        ads.send(discovery_request(CLUSTER, node_id=node, metadata={"SERVICE_ACCOUNT": "client"}))
+        response = ads.recv()
+        nack = discovery_request(CLUSTER, nonce=response.nonce)
+        nack.error_detail.message = "rejected on purpose"
+        ads.send(nack)
+
+        def logged():
+            # The harness writes the command line first; every line of the server is one object.
+            lines = [json.loads(line) for line in server.logs().splitlines()[1:] if line.strip()]
+            rejected = [l for l in lines if "spec.resolution" in l["message"] and l["level"] in ("error", "warning")]
+            nacks = [l for l in lines if l["message"].startswith("NACK CDS") and "rejected on purpose" in l["message"]]
+            assert len(rejected) == 1, [l["message"] for l in lines]
+            assert len(nacks) == 1 and nacks[0]["node"] == node and nacks[0]["level"] == "warning", nacks
+            return lines
+
+        lines = eventually(logged, what="the rejection and the NACK logged")
+        assert all({"time", "level", "label", "source", "message"} <= set(line) for line in lines)
+    assert token not in server.logs() and token.split("-", 1)[1] not in server.logs()

@@ -11,6 +11,8 @@ import NIOCore
 ///   or a list, PUT/POST create-or-update, DELETE; `/apis/GROUP/VERSION/PLURAL`: a list across
 ///   namespaces;
 /// - `POST /api/apply`: any number of documents of any kinds, all applied or none (`trellis apply`);
+/// - `POST /api/diff`: a dry run of an apply: per connected group of proxies, the resources it
+///   would add, change or remove (`trellis diff`);
 /// - `POST /api/tokens`: mints a workload token for the secure xDS port (`trellis token create`);
 /// - `GET /api/proxies`: every connected proxy and its sync state per type (`trellis proxy-status`);
 ///   `GET /api/proxies/NODE/config[?type=clusters,...]`: what it is served (`trellis proxy-config`);
@@ -34,6 +36,8 @@ public struct AdminRouter: Sendable {
     public var connections: @Sendable () -> [ProxyConnection]
     /// Every open ADS stream and its sync state (`proxy-status`).
     public var proxies: @Sendable () -> [ProxyStatus]
+    /// What a candidate configuration would change for each connected group of proxies.
+    public var diff: @Sendable (MeshConfig) throws -> [ProxyDiff]
     /// `GET /metrics`: Prometheus text exposition.
     public var metrics: @Sendable () -> String
     /// A connected proxy's configuration as Envoy JSON, of the named types (`clusters`, ...;
@@ -47,8 +51,10 @@ public struct AdminRouter: Sendable {
         proxies: @escaping @Sendable () -> [ProxyStatus] = { [] },
         proxyConfig: @escaping @Sendable (String, [String]) throws -> String? = { _, _ in nil },
         metrics: @escaping @Sendable () -> String = { "" },
+        diff: @escaping @Sendable (MeshConfig) throws -> [ProxyDiff] = { _ in [] },
         notReadyReason: @escaping @Sendable () -> String? = { nil }
     ) {
+        self.diff = diff
         self.metrics = metrics
         self.proxies = proxies
         self.proxyConfig = proxyConfig
@@ -95,6 +101,21 @@ public struct AdminRouter: Sendable {
                     source: request.headers[.trellisSource])
                 let result = try await resources.apply(files, dryRun: isDryRun(request))
                 return Self.json(ResourceJSON.applyResult(result, dryRun: isDryRun(request)))
+            }
+        }
+        api.post("/api/diff") { request, context in
+            await handle(request) {
+                let files = try ApplyRequest.files(
+                    try await body(request), contentType: request.headers[.contentType],
+                    source: request.headers[.trellisSource])
+                let (candidate, warnings) = try await resources.candidate(files)
+                let diffs: [ProxyDiff]
+                do {
+                    diffs = try diff(candidate)
+                } catch {
+                    throw APIError.unavailable("cannot translate the candidate configuration: \(error)")
+                }
+                return Self.json(try ProxyDiff.json(diffs, warnings: warnings))
             }
         }
         api.post("/api/tokens") { request, context in

@@ -59,33 +59,8 @@ public actor MeshResources {
     public func apply(
         _ files: [ConfigFile], target: Target? = nil, dryRun: Bool = false, alsoWrite: [StoreWrite] = []
     ) async throws(APIError) -> ApplyResult {
-        let defaultNamespace = target?.namespace ?? "default"
-        var documents: [ConfigDocument] = []
-        var validated: [ConfigFile] = []
-        for file in files {
-            let split: [ConfigDocument]
-            do {
-                split = try ConfigDocuments.split(file.contents, defaultNamespace: defaultNamespace)
-            } catch {
-                // The loader says precisely what is wrong, with the line; the split only that it is.
-                let diagnostics = ConfigLoader.load([ConfigFile(path: file.path, contents: file.contents, origin: .api)])
-                    .diagnostics
-                if diagnostics.contains(where: { $0.severity == .error }) { throw .invalid(diagnostics) }
-                throw .badRequest("\(file.path): \(error)")
-            }
-            documents += split
-            // A document without a namespace takes the path's: validate what will be stored then.
-            let contents = defaultNamespace == "default" ? file.contents : split.map(\.normalized).joined(separator: "---\n")
-            validated.append(ConfigFile(path: file.path, contents: contents, origin: .api))
-        }
-        guard !documents.isEmpty else { throw .badRequest("no resources in the request") }
-        if let target { try check(documents, against: target) }
-
-        let current = try await storedResources()
-        let applied = Set(documents.map(\.key))
-        let sources = Set(files.map(\.path))
-        let all = directoryFiles() + current.values.filter { !applied.contains($0.key) }.map(\.configFile) + validated
-        let diagnostics = ConfigLoader.load(all).diagnostics.filter { sources.contains($0.source.file) }
+        let (documents, current, loaded) = try await load(files, target: target)
+        let diagnostics = loaded.diagnostics
         guard !diagnostics.contains(where: { $0.severity == .error }) else { throw .invalid(diagnostics) }
 
         // The last document of a key is the one applied (the loader warned about the others).
@@ -154,6 +129,62 @@ public actor MeshResources {
     /// as loaded: what a request can refer to.
     public func configuration() async throws(APIError) -> MeshConfig {
         ConfigLoader.load(directoryFiles() + (try await storedResources()).values.map(\.configFile)).config
+    }
+
+    /// The whole configuration as it would be with `files` applied (`trellis diff`), and the
+    /// diagnostics of those files. Throws `.invalid` when they have errors.
+    public func candidate(_ files: [ConfigFile]) async throws(APIError) -> (config: MeshConfig, warnings: [Diagnostic]) {
+        let (_, _, loaded) = try await load(files, target: nil, replacingDirectory: true)
+        guard !loaded.diagnostics.contains(where: { $0.severity == .error }) else { throw .invalid(loaded.diagnostics) }
+        return (loaded.config, loaded.diagnostics)
+    }
+
+    /// The request's documents, the stored resources, and the loader's result over the whole
+    /// configuration with the request in place (its diagnostics: the request's only).
+    /// `replacingDirectory`: a request document replaces the config dir's of the same key (what
+    /// editing the file would do), instead of being an error.
+    private func load(_ files: [ConfigFile], target: Target?, replacingDirectory: Bool = false) async throws(APIError)
+        -> (documents: [ConfigDocument], current: [ResourceKey: StoredResource], loaded: LoadResult)
+    {
+        let defaultNamespace = target?.namespace ?? "default"
+        var documents: [ConfigDocument] = []
+        var validated: [ConfigFile] = []
+        for file in files {
+            let split: [ConfigDocument]
+            do {
+                split = try ConfigDocuments.split(file.contents, defaultNamespace: defaultNamespace)
+            } catch {
+                // The loader says precisely what is wrong, with the line; the split only that it is.
+                let diagnostics = ConfigLoader.load([ConfigFile(path: file.path, contents: file.contents, origin: .api)])
+                    .diagnostics
+                if diagnostics.contains(where: { $0.severity == .error }) { throw .invalid(diagnostics) }
+                throw .badRequest("\(file.path): \(error)")
+            }
+            documents += split
+            // A document without a namespace takes the path's: validate what will be stored then.
+            let contents = defaultNamespace == "default" ? file.contents : split.map(\.normalized).joined(separator: "---\n")
+            validated.append(ConfigFile(path: file.path, contents: contents, origin: .api))
+        }
+        guard !documents.isEmpty else { throw .badRequest("no resources in the request") }
+        if let target { try check(documents, against: target) }
+
+        let current = try await storedResources()
+        let applied = Set(documents.map(\.key))
+        let sources = Set(files.map(\.path))
+        let directory = replacingDirectory ? directoryFiles().map { Self.file($0, without: applied) } : directoryFiles()
+        let all = directory + current.values.filter { !applied.contains($0.key) }.map(\.configFile) + validated
+        var loaded = ConfigLoader.load(all)
+        loaded.diagnostics = loaded.diagnostics.filter { sources.contains($0.source.file) }
+        return (documents, current, loaded)
+    }
+
+    /// `file` without its documents of `keys` (unchanged when it has none, or does not split:
+    /// a preview only, and the loader reports such a file by itself).
+    private static func file(_ file: ConfigFile, without keys: Set<ResourceKey>) -> ConfigFile {
+        guard let documents = try? ConfigDocuments.split(file.contents), documents.contains(where: { keys.contains($0.key) })
+        else { return file }
+        let kept = documents.filter { !keys.contains($0.key) }.map(\.normalized).joined(separator: "---\n")
+        return ConfigFile(path: file.path, contents: kept, origin: file.origin)
     }
 
     /// One resource, or nil.

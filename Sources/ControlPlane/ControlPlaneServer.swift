@@ -301,7 +301,7 @@ public struct ControlPlaneServer: Sendable {
             proxyConfig: { node, types in
                 try proxies.snapshot(nodeID: node).map { try ProxyConfigJSON.render($0, types: ProxyConfigJSON.types(types)) }
             },
-            metrics: metrics, notReadyReason: { controller.heldReason })
+            metrics: metrics, diff: { try controller.preview($0) }, notReadyReason: { controller.heldReason })
         let address = options.httpAddress
         return Application(
             router: router.build(),

@@ -68,6 +68,28 @@ public final class MeshController: Sendable {
         rebuild()
     }
 
+    /// What serving `candidate` instead would change for each connected group (`trellis diff`):
+    /// both translated with the group's current credentials and endpoint health. Changes nothing.
+    func preview(_ candidate: MeshConfig) throws -> [ProxyDiff] {
+        let current = state.withLock { $0.index }
+        var config = candidate
+        config.rootNamespace = rootNamespace
+        config.unhealthyWorkloads = current.config.unhealthyWorkloads
+        let next = MeshIndex(config)
+        return try cache.groups.sorted { $0.label < $1.label }.compactMap { proxy in
+            let credentials = credentials(for: proxy).0
+            let diff = try ConfigDiff(
+                from: ProxyTranslator.snapshot(current, for: proxy, credentials: credentials),
+                to: ProxyTranslator.snapshot(next, for: proxy, credentials: credentials))
+            guard !diff.changes.isEmpty else { return nil }
+            return ProxyDiff(
+                proxy: proxy.label,
+                changes: diff.changes.map {
+                    ProxyDiff.Change(type: $0.type.shortName, name: $0.name, action: $0.action, lines: $0.lines)
+                })
+        }
+    }
+
     /// Why new streams are refused (see `hold`), or nil when serving.
     var heldReason: String? { state.withLock { $0.heldBecause } }
 

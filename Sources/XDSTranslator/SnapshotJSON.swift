@@ -38,6 +38,17 @@ public enum SnapshotJSON {
         return true
     }()
 
+    /// One resource as pretty-printed Envoy JSON with sorted keys (`trellis diff` compares these).
+    public static func json(_ resource: XDSResource) throws -> String {
+        _ = registered
+        var options = JSONEncodingOptions()
+        options.useDeterministicOrdering = true
+        options.preserveProtoFieldNames = true
+        let object = try JSONSerialization.jsonObject(with: Data(try resource.body.jsonString(options: options).utf8))
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// The resources of `types` (every type by default) in `snapshot`, as pretty-printed JSON
     /// ending in a newline. A type without resources is left out.
     public static func render(_ snapshot: Snapshot, types: [ResourceType] = ResourceType.allCases) throws -> String {

@@ -23,12 +23,7 @@ struct Apply: AsyncParsableCommand {
     @OptionGroup var connection: AdminConnection
 
     func run() async throws {
-        let files = readFiles(files)
-        let payload = try JSONSerialization.data(
-            withJSONObject: ["files": files.map { ["path": $0.path, "contents": $0.contents] }], options: [.sortedKeys])
-        let response = await connection.client.send(
-            .POST, "/api/apply" + (dryRun ? "?dryRun=true" : ""), body: String(decoding: payload, as: UTF8.self),
-            contentType: "application/vnd.trellis.files+json")
+        let response = await sendFiles(readFiles(files), to: "/api/apply" + (dryRun ? "?dryRun=true" : ""), connection)
         guard response.isSuccess else { failWithDiagnostics(response) }
         let result = (try? JSONSerialization.jsonObject(with: Data(response.body.utf8))) as? [String: Any]
         for warning in result?["warnings"] as? [String] ?? [] {
@@ -41,6 +36,19 @@ struct Apply: AsyncParsableCommand {
             print("\(kind.qualifiedName)/\(name) \(action)\(dryRun ? " (dry run)" : "")")
         }
     }
+}
+
+/// Posts files (each keeps its path, for diagnostics) to the admin API.
+func sendFiles(_ files: [ConfigFile], to path: String, _ connection: AdminConnection) async -> AdminResponse {
+    let payload: Data
+    do {
+        payload = try JSONSerialization.data(
+            withJSONObject: ["files": files.map { ["path": $0.path, "contents": $0.contents] }], options: [.sortedKeys])
+    } catch {
+        failAndExit("cannot encode the request: \(error)")
+    }
+    return await connection.client.send(
+        .POST, path, body: String(decoding: payload, as: UTF8.self), contentType: "application/vnd.trellis.files+json")
 }
 
 /// Reads `-f` arguments: files, directories (their `*.yaml`/`*.yml`) and `-` (standard input).

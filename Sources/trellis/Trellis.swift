@@ -6,7 +6,7 @@ struct Trellis: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "An Istio-compatible service-mesh control plane for Envoy.",
         subcommands: [
-            Serve.self, Validate.self, Apply.self, Get.self, Delete.self, Translate.self, Bootstrap.self, Token.self, Workload.self, ProxyStatusCommand.self, ProxyConfigCommand.self,
+            Serve.self, Validate.self, Apply.self, Get.self, Delete.self, Translate.self, Bootstrap.self, Token.self, Workload.self, ProxyStatusCommand.self, ProxyConfigCommand.self, Diff.self,
             LoadGen.self,
         ]
     )

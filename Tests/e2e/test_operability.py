@@ -1,5 +1,6 @@
-"""`trellis proxy-status` (and `GET /api/proxies`) against a real server: real Envoys are SYNCED
-and keep serving while a raw xDS client NACKs; only that client shows NACKED, with its message."""
+"""Operating a running server: `trellis proxy-status` (real Envoys SYNCED while a raw xDS client
+NACKs, which alone shows NACKED with its message), `trellis proxy-config`, `trellis diff`,
+`/metrics` and JSON logs."""
 
 import json
 import subprocess
@@ -7,7 +8,9 @@ import subprocess
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness import AdsClient, discovery_request, eventually, free_port, http_get, run_trellis, service_entry
+from harness import (
+    AdsClient, consistently, discovery_request, eventually, free_port, http_get, run_trellis, service_entry,
+)
 from harness.ads import CLUSTER
 from harness.security import mint_token, root_cert_path, secure_bootstrap_args, spiffe_id
 
@@ -224,3 +227,48 @@ def test_json_logs_carry_rejections_and_nacks_once_and_never_a_token(mesh_dir, s
         lines = eventually(logged, what="the rejection and the NACK logged")
         assert all({"time", "level", "label", "source", "message"} <= set(line) for line in lines)
     assert token not in server.logs() and token.split("-", 1)[1] not in server.logs()
+
+
+def test_diff_shows_what_a_change_would_do_per_proxy_and_applies_nothing(
+        mesh_dir, start_trellis, start_envoy, start_upstream, tmp_path):
+    a, b = start_upstream("A"), start_upstream("B")
+    port = free_port()
+    mesh_dir.write("echo.yaml", service_entry("echo", HOST, port, [(a.host, a.port)]))
+    server = start_trellis(mesh_dir.path)
+    envoy = start_envoy(server.xds_address, name="client")
+    envoy.wait_ready()
+
+    def reaches_a():
+        response = http_get(f"http://127.0.0.1:{port}/", host_header=HOST, timeout=5.0)
+        assert response.status == 200 and response.upstream == "A", response.upstream
+
+    envoy.wait_for(reaches_a, what="traffic to A")
+    def cli(*args):
+        return run_trellis(["diff", *args, "--server", server.http_url, "--token-file", server.data_dir / "admin-token"])
+
+    candidate = tmp_path / "candidate.yaml"
+    other_port = free_port()
+    candidate.write_text(yaml.safe_dump_all([
+        service_entry("echo", HOST, port, [(b.host, b.port)]),
+        service_entry("other", "other.mesh.test", other_port, [(b.host, b.port)]),
+    ]))
+    shown = cli("-f", candidate)
+    assert shown.returncode == 0, shown.stderr
+    group = envoy.node_id.rsplit("~", 1)[0]  # sidecar~IP~client.default
+    assert f"{group}:" in shown.stdout, shown.stdout
+    assert f"EDS outbound|{port}||{HOST}: changed" in shown.stdout, shown.stdout
+    assert f"CDS outbound|{other_port}||other.mesh.test: added" in shown.stdout, shown.stdout
+    changed = json.loads(cli("-f", candidate, "-o", "json").stdout)["proxies"][0]["changes"]
+    eds = next(c for c in changed if c["type"] == "EDS" and c["name"] == f"outbound|{port}||{HOST}")
+    assert any(line.startswith("-") and str(a.port) in line for line in eds["diff"]), eds
+    assert any(line.startswith("+") and str(b.port) in line for line in eds["diff"]), eds
+
+    # Nothing was applied or pushed.
+    consistently(reaches_a, duration=1.5, what="traffic still to A")
+    assert run_trellis(["get", "se", "other", "--server", server.http_url, "--token-file",
+                        server.data_dir / "admin-token"]).returncode == 1
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(candidate.read_text().replace("STATIC", "SOMETIMES", 1))
+    refused = cli("-f", bad)
+    assert refused.returncode == 1 and f"{bad}:" in refused.stderr and "spec.resolution" in refused.stderr, refused.stderr

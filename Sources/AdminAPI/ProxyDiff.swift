@@ -42,11 +42,6 @@ public struct ProxyDiff: Sendable {
             ]
         }
         let object: [String: Any] = ["proxies": proxies, "warnings": warnings.map(\.description)]
-        do {
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
-            return String(decoding: data, as: UTF8.self) + "\n"
-        } catch {
-            throw .unavailable("cannot render the diff: \(error)")
-        }
+        return try ResourceJSON.render(object, what: "the diff")
     }
 }

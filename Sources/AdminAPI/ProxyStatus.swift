@@ -69,11 +69,6 @@ public struct ProxyStatus: Sendable {
             if let identity = row.identity { item["identity"] = identity }
             return item
         }
-        do {
-            let data = try JSONSerialization.data(withJSONObject: ["proxies": items], options: [.sortedKeys, .prettyPrinted])
-            return String(decoding: data, as: UTF8.self) + "\n"
-        } catch {
-            throw .unavailable("cannot render the proxies: \(error)")
-        }
+        return try ResourceJSON.render(["proxies": items], what: "the proxies")
     }
 }

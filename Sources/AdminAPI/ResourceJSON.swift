@@ -60,11 +60,16 @@ enum ResourceJSON {
             "trustDomain": facts.trustDomain,
             "rootCertificate": facts.rootCertificatePEM,
         ]
+        return try render(object, what: "the registration")
+    }
+
+    /// JSON objects and arrays as an answer: pretty, keys sorted, ending in a newline.
+    static func render(_ object: Any, what: String) throws(APIError) -> String {
         do {
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
             return String(decoding: data, as: UTF8.self) + "\n"
         } catch {
-            throw .unavailable("cannot render the registration: \(error)")
+            throw .unavailable("cannot render \(what): \(error)")
         }
     }
 }

@@ -181,12 +181,7 @@ public struct WorkloadRegistry: Sendable {
                 item["proxies"] = proxies.map { ["node": $0.nodeID, "connectedSince": formatter.string(from: $0.connectedAt)] }
                 return item
             }
-        do {
-            let data = try JSONSerialization.data(withJSONObject: ["items": items], options: [.sortedKeys, .prettyPrinted])
-            return String(decoding: data, as: UTF8.self) + "\n"
-        } catch {
-            throw .unavailable("cannot render the workloads: \(error)")
-        }
+        return try ResourceJSON.render(["items": items], what: "the workloads")
     }
 
     private enum TokenGrantCheck { case valid, otherWorkload, invalid }

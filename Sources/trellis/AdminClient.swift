@@ -45,6 +45,11 @@ struct AdminResponse {
 
     var isSuccess: Bool { (200..<300).contains(status) }
 
+    /// The body as the server wrote it (`-o json|yaml`), ending in one newline.
+    func printBody() {
+        print(body, terminator: body.hasSuffix("\n") ? "" : "\n")
+    }
+
     /// The `message` of a `Status` body (or the body itself), as kubectl prints errors.
     var errorMessage: String {
         // Not a Status body (a proxy in between, say): the body as it came.

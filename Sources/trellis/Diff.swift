@@ -28,7 +28,7 @@ struct Diff: AsyncParsableCommand {
         let response = await sendFiles(readFiles(files), to: "/api/diff", connection)
         guard response.isSuccess else { failWithDiagnostics(response) }
         if output == "json" {
-            print(response.body, terminator: response.body.hasSuffix("\n") ? "" : "\n")
+            response.printBody()
             return
         }
         let result = (try? JSONSerialization.jsonObject(with: Data(response.body.utf8))) as? [String: Any]

@@ -43,7 +43,7 @@ struct Get: AsyncParsableCommand {
         let response = await connection.client.send(.GET, path, headers: [("Accept", accept)])
         guard response.isSuccess else { failAndExit(response.errorMessage) }
         if output != nil {
-            print(response.body, terminator: response.body.hasSuffix("\n") ? "" : "\n")
+            response.printBody()
             return
         }
         let object = (try? JSONSerialization.jsonObject(with: Data(response.body.utf8))) as? [String: Any]

@@ -35,7 +35,7 @@ struct ProxyConfigCommand: AsyncParsableCommand {
         let response = await connection.client.send(.GET, "/api/proxies/\(path)/config?type=\(type)")
         guard response.isSuccess else { failAndExit(response.errorMessage) }
         guard output == "yaml" else {
-            print(response.body, terminator: response.body.hasSuffix("\n") ? "" : "\n")
+            response.printBody()
             return
         }
         do {

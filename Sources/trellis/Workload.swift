@@ -190,7 +190,7 @@ struct Workload: AsyncParsableCommand {
             let response = await connection.client.send(.GET, "/api/workloads" + query)
             guard response.isSuccess else { failAndExit(response.errorMessage) }
             if output == "json" {
-                print(response.body, terminator: response.body.hasSuffix("\n") ? "" : "\n")
+                response.printBody()
                 return
             }
             let object = (try? JSONSerialization.jsonObject(with: Data(response.body.utf8))) as? [String: Any]

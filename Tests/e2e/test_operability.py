@@ -17,24 +17,42 @@ from harness.security import mint_token, root_cert_path, secure_bootstrap_args, 
 HOST = "echo.mesh.test"
 
 
+def cli(server, *args):
+    """`trellis ARGS` against `server`'s admin API."""
+    return run_trellis([*args, "--server", server.http_url, "--token-file", server.data_dir / "admin-token"])
+
+
 def proxy_status(server, *args):
-    return run_trellis(["proxy-status", *args, "--server", server.http_url,
-                        "--token-file", server.data_dir / "admin-token"])
+    return cli(server, "proxy-status", *args)
 
 
-def test_a_nacking_client_is_nacked_alone_while_envoys_stay_synced(mesh_dir, start_trellis, start_envoy, start_upstream):
-    upstream = start_upstream("echo")
+def reaches(port, name):
+    response = http_get(f"http://127.0.0.1:{port}/", host_header=HOST, timeout=5.0)
+    assert response.status == 200 and response.upstream == name, (response.status, response.upstream)
+
+
+def echo_mesh(mesh_dir, start_trellis, start_envoy, upstream, secure_token_dir=None):
+    """A server serving HOST (one endpoint: `upstream`) and a client Envoy that reaches it;
+    on the secure port with a token when `secure_token_dir` is given. (server, envoy, port)."""
     port = free_port()
     mesh_dir.write("echo.yaml", service_entry("echo", HOST, port, [(upstream.host, upstream.port)]))
     server = start_trellis(mesh_dir.path)
-    envoy = start_envoy(server.xds_address, name="client")
+    if secure_token_dir is None:
+        envoy = start_envoy(server.xds_address, name="client")
+    else:
+        token = mint_token(server.data_dir, "default", "client", secure_token_dir / "client.token")
+        envoy = start_envoy(server.secure_xds_address, name="client", metadata={"SERVICE_ACCOUNT": "client"},
+                            bootstrap_args=secure_bootstrap_args(root_cert_path(server.data_dir), token))
     envoy.wait_ready()
+    envoy.wait_for(lambda: reaches(port, upstream.name), what="traffic through the Envoy")
+    return server, envoy, port
+
+
+def test_a_nacking_client_is_nacked_alone_while_envoys_stay_synced(mesh_dir, start_trellis, start_envoy, start_upstream):
+    server, envoy, port = echo_mesh(mesh_dir, start_trellis, start_envoy, start_upstream("echo"))
 
     def serves():
-        response = http_get(f"http://127.0.0.1:{port}/", host_header=HOST, timeout=5.0)
-        assert response.status == 200 and response.upstream == "echo", response.status
-
-    envoy.wait_for(serves, what="traffic through the Envoy")
+        reaches(port, "echo")
 
     def rows():
         listed = proxy_status(server, "-o", "json")
@@ -84,20 +102,13 @@ def test_a_nacking_client_is_nacked_alone_while_envoys_stay_synced(mesh_dir, sta
 
 
 def proxy_config(server, *args):
-    return run_trellis(["proxy-config", *args, "--server", server.http_url,
-                        "--token-file", server.data_dir / "admin-token"])
+    return cli(server, "proxy-config", *args)
 
 
 def test_proxy_config_is_what_envoy_has_and_validates_as_static_config(
         mesh_dir, start_trellis, start_envoy, start_upstream, envoy_bin, tmp_path):
-    upstream = start_upstream("echo")
-    port = free_port()
-    mesh_dir.write("echo.yaml", service_entry("echo", HOST, port, [(upstream.host, upstream.port)]))
-    server = start_trellis(mesh_dir.path)
-    token = mint_token(server.data_dir, "default", "client", tmp_path / "client.token")
-    envoy = start_envoy(server.secure_xds_address, name="client", metadata={"SERVICE_ACCOUNT": "client"},
-                        bootstrap_args=secure_bootstrap_args(root_cert_path(server.data_dir), token))
-    envoy.wait_ready()
+    server, envoy, port = echo_mesh(mesh_dir, start_trellis, start_envoy, start_upstream("echo"),
+                                    secure_token_dir=tmp_path)
 
     def certified():
         assert envoy.certificates(), "no certificate yet"
@@ -167,12 +178,7 @@ def scrape(server):
 
 
 def test_metrics_parse_as_prometheus_text_and_move_on_a_push(mesh_dir, start_trellis, start_envoy, start_upstream):
-    upstream = start_upstream("echo")
-    port = free_port()
-    mesh_dir.write("echo.yaml", service_entry("echo", HOST, port, [(upstream.host, upstream.port)]))
-    server = start_trellis(mesh_dir.path)
-    envoy = start_envoy(server.xds_address, name="client")
-    envoy.wait_ready()
+    server, envoy, port = echo_mesh(mesh_dir, start_trellis, start_envoy, start_upstream("echo"))
 
     def connected():
         samples = scrape(server)
@@ -232,19 +238,10 @@ def test_json_logs_carry_rejections_and_nacks_once_and_never_a_token(mesh_dir, s
 def test_diff_shows_what_a_change_would_do_per_proxy_and_applies_nothing(
         mesh_dir, start_trellis, start_envoy, start_upstream, tmp_path):
     a, b = start_upstream("A"), start_upstream("B")
-    port = free_port()
-    mesh_dir.write("echo.yaml", service_entry("echo", HOST, port, [(a.host, a.port)]))
-    server = start_trellis(mesh_dir.path)
-    envoy = start_envoy(server.xds_address, name="client")
-    envoy.wait_ready()
+    server, envoy, port = echo_mesh(mesh_dir, start_trellis, start_envoy, a)
 
-    def reaches_a():
-        response = http_get(f"http://127.0.0.1:{port}/", host_header=HOST, timeout=5.0)
-        assert response.status == 200 and response.upstream == "A", response.upstream
-
-    envoy.wait_for(reaches_a, what="traffic to A")
-    def cli(*args):
-        return run_trellis(["diff", *args, "--server", server.http_url, "--token-file", server.data_dir / "admin-token"])
+    def diff(*args):
+        return cli(server, "diff", *args)
 
     candidate = tmp_path / "candidate.yaml"
     other_port = free_port()
@@ -252,23 +249,22 @@ def test_diff_shows_what_a_change_would_do_per_proxy_and_applies_nothing(
         service_entry("echo", HOST, port, [(b.host, b.port)]),
         service_entry("other", "other.mesh.test", other_port, [(b.host, b.port)]),
     ]))
-    shown = cli("-f", candidate)
+    shown = diff("-f", candidate)
     assert shown.returncode == 0, shown.stderr
     group = envoy.node_id.rsplit("~", 1)[0]  # sidecar~IP~client.default
     assert f"{group}:" in shown.stdout, shown.stdout
     assert f"EDS outbound|{port}||{HOST}: changed" in shown.stdout, shown.stdout
     assert f"CDS outbound|{other_port}||other.mesh.test: added" in shown.stdout, shown.stdout
-    changed = json.loads(cli("-f", candidate, "-o", "json").stdout)["proxies"][0]["changes"]
+    changed = json.loads(diff("-f", candidate, "-o", "json").stdout)["proxies"][0]["changes"]
     eds = next(c for c in changed if c["type"] == "EDS" and c["name"] == f"outbound|{port}||{HOST}")
     assert any(line.startswith("-") and str(a.port) in line for line in eds["diff"]), eds
     assert any(line.startswith("+") and str(b.port) in line for line in eds["diff"]), eds
 
     # Nothing was applied or pushed.
-    consistently(reaches_a, duration=1.5, what="traffic still to A")
-    assert run_trellis(["get", "se", "other", "--server", server.http_url, "--token-file",
-                        server.data_dir / "admin-token"]).returncode == 1
+    consistently(lambda: reaches(port, "A"), duration=1.5, what="traffic still to A")
+    assert cli(server, "get", "se", "other").returncode == 1
 
     bad = tmp_path / "bad.yaml"
     bad.write_text(candidate.read_text().replace("STATIC", "SOMETIMES", 1))
-    refused = cli("-f", bad)
+    refused = diff("-f", bad)
     assert refused.returncode == 1 and f"{bad}:" in refused.stderr and "spec.resolution" in refused.stderr, refused.stderr

@@ -95,6 +95,14 @@ actor AutoRegistration {
         scheduleCleanup(key)
     }
 
+    /// `reconcile` once a second with the configuration served, until cancelled.
+    func follow(_ served: @Sendable () -> MeshConfig) async {
+        while !Task.isCancelled {
+            await reconcile(config: served())
+            try? await Task.sleep(for: .seconds(1))  // cancellation ends the loop
+        }
+    }
+
     /// Auto-registered entries that no stream holds (e.g. after a restart) go after the grace,
     /// and entries of groups whose template changed are rewritten. Called periodically.
     func reconcile(config: MeshConfig) async {

@@ -197,12 +197,7 @@ public struct ControlPlaneServer: Sendable {
                     inner.addTask { await Self.maintain(controller, serving: serving, logger: logger) }
                     inner.addTask { await prober.run() }
                     inner.addTask { await TokenRevocations.follow(store: store, connections: connections, logger: logger) }
-                    inner.addTask {
-                        while !Task.isCancelled {
-                            await autoRegistration.reconcile(config: controller.config)
-                            try? await Task.sleep(for: .seconds(1))  // cancellation ends the loop
-                        }
-                    }
+                    inner.addTask { await autoRegistration.follow { controller.config } }
                 }
                 return .background
             }

@@ -115,8 +115,9 @@ struct ADSStream<Messages: DiscoveryMessages> {
                     logger.warning("stream ended by the server: \(error.message)")
                     throw error
                 }
+                let handled = ContinuousClock.now  // before a slow proxy's write can wait
                 try await perform(actions, writer: writer, logger: logger)
-                count(actions, isChange: isChange, changedAt: &changedAt)
+                count(actions, isChange: isChange, at: handled, changedAt: &changedAt)
                 if let listed {
                     let status = state.syncStatus
                     if status != published {
@@ -129,18 +130,20 @@ struct ADSStream<Messages: DiscoveryMessages> {
         }
     }
 
+    /// Counts pushes and NACKs; a change's push latency runs from when the stream handled it
+    /// (`handled`) to the ACK.
     private func count(
-        _ actions: [ADSAction], isChange: Bool, changedAt: inout [ResourceType: ContinuousClock.Instant]
+        _ actions: [ADSAction], isChange: Bool, at handled: ContinuousClock.Instant,
+        changedAt: inout [ResourceType: ContinuousClock.Instant]
     ) {
-        let now = ContinuousClock.now
         for action in actions {
             switch action {
             case .send, .sendDelta:
                 guard let type = Messages.response(for: action).flatMap({ ResourceType(rawValue: $0.type) }) else { continue }
                 metrics.pushed(type)
-                if isChange && changedAt[type] == nil { changedAt[type] = now }
+                if isChange && changedAt[type] == nil { changedAt[type] = handled }
             case .acknowledged(let type, _, _):
-                if let since = changedAt.removeValue(forKey: type) { metrics.acknowledged(type, after: now - since) }
+                if let since = changedAt.removeValue(forKey: type) { metrics.acknowledged(type, after: handled - since) }
             case .rejected(let type, _, _, _):
                 metrics.nacked(type)
                 changedAt[type] = nil

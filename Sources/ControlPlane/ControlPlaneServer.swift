@@ -5,6 +5,7 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Hummingbird
+import ServiceLifecycle
 public import Logging
 public import MeshAPI
 import XDSServer
@@ -157,10 +158,15 @@ public struct ControlPlaneServer: Sendable {
         let logger = self.logger
         let httpAddress = options.httpAddress
         enum Role { case server, background }
+        // The admin API stops by graceful shutdown, never by cancellation: cancelling its serving
+        // task while an accepted connection is still queued traps in NIO (swift-nio#2813).
+        var adminConfiguration = ServiceGroupConfiguration(services: [admin], logger: logger)
+        adminConfiguration.maximumGracefulShutdownDuration = .seconds(5)
+        let adminGroup = ServiceGroup(configuration: adminConfiguration)
         try await withThrowingTaskGroup(of: Role.self) { group in
             group.addTask {
                 do {
-                    try await admin.run()
+                    try await adminGroup.run()
                 } catch {
                     throw Self.describe(error, address: httpAddress)
                 }
@@ -201,15 +207,18 @@ public struct ControlPlaneServer: Sendable {
                 }
                 return .background
             }
-            // A server returning means shutdown has begun: stop the other and everything else.
-            while let role = try await group.next() {
+            // A server returning means shutdown has begun: stop the others gracefully, wait for
+            // all three, then everything else.
+            var serversRunning = 3
+            while serversRunning > 0, let role = try await group.next() {
                 guard role == .server else { continue }
+                serversRunning -= 1
                 plaintext.beginGracefulShutdown()
                 secure.beginGracefulShutdown()
                 closer.closeAll()
-                group.cancelAll()
-                break
+                await adminGroup.triggerGracefulShutdown()
             }
+            group.cancelAll()
         }
         logger.info("shut down")
     }

@@ -1,19 +1,28 @@
 """Guards Protos/ against drifting from Envoy's wire format.
 
 Every .proto under Protos/ is written by hand and declares a subset of Envoy's
-v3 / xDS API. This test compiles them with protoc (from grpcio-tools, which
-ships the google/protobuf well-known includes) and compares every message,
-enum and service with the descriptors shipped in PyPI `xds-protos`:
+v3 / xDS API (plus the Prometheus data model Envoy's metrics service sends).
+This test compiles them with protoc (from grpcio-tools, which ships the
+google/protobuf well-known includes) and compares every message, enum and
+service with a reference: the descriptors shipped in PyPI `xds-protos`, or,
+for names xds-protos lacks (envoy.service.metrics.v3, io.prometheus.client),
+the betterproto2 dataclasses of PyPI `envoy-data-plane`, read without
+importing them (data_plane_reference.py):
 
 - each message / enum / service must exist in the reference under the same
   full name, in a file with the same path (so Protos/ mirrors Envoy's layout);
 - each declared field must exist in the reference with the same name, number,
   type, label, type_name, proto3-optional flag and oneof name;
-- no declared field may be deprecated in Envoy (except ALLOWED_DEPRECATED);
+- no declared field may be deprecated in Envoy (except ALLOWED_DEPRECATED;
+  only xds-protos records deprecation);
 - each declared enum value must exist with the same number;
-- each rpc must exist with the same input/output types and streaming flags.
+- each rpc must exist with the same input/output types and streaming flags;
+- each file's first line names the reference its declarations were found in.
 
-Run: python -m pytest Tests/protos -q   (requirements: Tests/requirements.txt)
+Errors name the reference they compare against.
+
+Run: python -m pytest Tests/protos -q   (requirements: Tests/requirements.txt,
+and Tests/requirements-reference.txt installed with pip --no-deps)
 """
 
 from __future__ import annotations
@@ -32,6 +41,9 @@ import tempfile
 
 import pytest
 from google.protobuf import descriptor_pb2, descriptor_pool
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import data_plane_reference  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 PROTOS = REPO / "Protos"
@@ -80,7 +92,7 @@ def compile_protos(root: pathlib.Path) -> tuple[descriptor_pb2.FileDescriptorSet
 
 
 # --------------------------------------------------------------------------
-# Reference descriptors from xds-protos
+# Reference descriptors: xds-protos first, then envoy-data-plane
 # --------------------------------------------------------------------------
 
 
@@ -121,8 +133,23 @@ def _reference_file_proto(file_name: str) -> descriptor_pb2.FileDescriptorProto:
     return proto
 
 
-def _find_reference(kind: str, full_name: str, our_file: str):
-    """Returns (reference file name, reference DescriptorProto-like) or None."""
+XDS_PROTOS = "xds-protos"
+REFERENCES = f"{XDS_PROTOS} or {data_plane_reference.NAME}"
+
+
+def _find_reference(kind: str, full_name: str, our_file: str, ours):
+    """(reference name, its file names for full_name, its DescriptorProto-like) or None."""
+    found = _find_in_xds_protos(kind, full_name, our_file)
+    if found is not None:
+        return XDS_PROTOS, *found
+    prefer = frozenset(f.type_name for f in ours.field) if kind == "message" else frozenset()
+    found = data_plane_reference.find(kind, full_name, prefer)
+    if found is not None:
+        return data_plane_reference.NAME, *found
+    return None
+
+
+def _find_in_xds_protos(kind: str, full_name: str, our_file: str):
     pool = descriptor_pool.Default()
     finder = {
         "message": pool.FindMessageTypeByName,
@@ -139,9 +166,8 @@ def _find_reference(kind: str, full_name: str, our_file: str):
         except KeyError:
             return None
     ref_file = desc.file.name
-    file_proto = _reference_file_proto(ref_file)
-    found = _index_file(file_proto)[kind].get(full_name)
-    return ref_file, found
+    found = _index_file(_reference_file_proto(ref_file))[kind].get(full_name)
+    return ((ref_file,), found) if found is not None else None
 
 
 def _index_file(fp: descriptor_pb2.FileDescriptorProto) -> dict[str, dict[str, object]]:
@@ -174,78 +200,80 @@ def _oneof_name(msg: descriptor_pb2.DescriptorProto, field: FDP) -> str | None:
     return None
 
 
+def _check_file(full_name: str, our_file: str, ref_name: str, ref_files: tuple[str, ...]) -> list[str]:
+    # An envoy-data-plane module holds a whole package, so it names all the package's files.
+    if our_file in ref_files:
+        return []
+    where = ref_files[0] if len(ref_files) == 1 else "one of " + ", ".join(ref_files)
+    return [f"{full_name}: declared in {our_file} but {ref_name} declares it in {where}"]
+
+
 def check_message(full_name: str, ours: descriptor_pb2.DescriptorProto, our_file: str) -> list[str]:
-    found = _find_reference("message", full_name, our_file)
-    if found is None or found[1] is None:
-        return [f"{full_name}: message does not exist in xds-protos"]
-    ref_file, ref = found
-    errors = []
-    if ref_file != our_file:
-        errors.append(f"{full_name}: declared in {our_file} but Envoy declares it in {ref_file}")
+    found = _find_reference("message", full_name, our_file, ours)
+    if found is None:
+        return [f"{full_name}: message does not exist in {REFERENCES}"]
+    ref_name, ref_files, ref = found
+    errors = _check_file(full_name, our_file, ref_name, ref_files)
     ref_fields = {f.name: f for f in ref.field}
     for f in ours.field:
         where = f"{full_name}.{f.name}"
         r = ref_fields.get(f.name)
         if r is None:
             by_number = [x.name for x in ref.field if x.number == f.number]
-            hint = f" (reference field {f.number} is {by_number[0]!r})" if by_number else ""
-            errors.append(f"{where}: no such field in reference{hint}")
+            hint = f" (its field {f.number} is {by_number[0]!r})" if by_number else ""
+            errors.append(f"{where}: no such field in {ref_name}{hint}")
             continue
         if f.number != r.number:
-            errors.append(f"{where}: number {f.number} != reference {r.number}")
+            errors.append(f"{where}: number {f.number} != {ref_name} {r.number}")
         if f.type != r.type:
-            errors.append(f"{where}: type {_TYPE_NAMES[f.type]} != reference {_TYPE_NAMES[r.type]}")
+            errors.append(f"{where}: type {_TYPE_NAMES[f.type]} != {ref_name} {_TYPE_NAMES[r.type]}")
         if f.label != r.label:
-            errors.append(f"{where}: label {_LABEL_NAMES[f.label]} != reference {_LABEL_NAMES[r.label]}")
+            errors.append(f"{where}: label {_LABEL_NAMES[f.label]} != {ref_name} {_LABEL_NAMES[r.label]}")
         if f.type_name != r.type_name:
-            errors.append(f"{where}: type_name {f.type_name or '-'} != reference {r.type_name or '-'}")
+            errors.append(f"{where}: type_name {f.type_name or '-'} != {ref_name} {r.type_name or '-'}")
         if f.proto3_optional != r.proto3_optional:
-            errors.append(f"{where}: proto3_optional {f.proto3_optional} != reference {r.proto3_optional}")
+            errors.append(f"{where}: proto3_optional {f.proto3_optional} != {ref_name} {r.proto3_optional}")
         if r.options.deprecated and where not in ALLOWED_DEPRECATED:
             errors.append(f"{where}: deprecated in Envoy; do not declare it (or add it to ALLOWED_DEPRECATED)")
         ours_oneof, ref_oneof = _oneof_name(ours, f), _oneof_name(ref, r)
         if ours_oneof != ref_oneof:
-            errors.append(f"{where}: oneof {ours_oneof or '-'} != reference {ref_oneof or '-'}")
+            errors.append(f"{where}: oneof {ours_oneof or '-'} != {ref_name} {ref_oneof or '-'}")
     if ours.options.map_entry != ref.options.map_entry:
-        errors.append(f"{full_name}: map_entry {ours.options.map_entry} != reference {ref.options.map_entry}")
+        errors.append(f"{full_name}: map_entry {ours.options.map_entry} != {ref_name} {ref.options.map_entry}")
     return errors
 
 
 def check_enum(full_name: str, ours: descriptor_pb2.EnumDescriptorProto, our_file: str) -> list[str]:
-    found = _find_reference("enum", full_name, our_file)
-    if found is None or found[1] is None:
-        return [f"{full_name}: enum does not exist in xds-protos"]
-    ref_file, ref = found
-    errors = []
-    if ref_file != our_file:
-        errors.append(f"{full_name}: declared in {our_file} but Envoy declares it in {ref_file}")
+    found = _find_reference("enum", full_name, our_file, ours)
+    if found is None:
+        return [f"{full_name}: enum does not exist in {REFERENCES}"]
+    ref_name, ref_files, ref = found
+    errors = _check_file(full_name, our_file, ref_name, ref_files)
     ref_values = {v.name: v.number for v in ref.value}
     for v in ours.value:
         if v.name not in ref_values:
-            errors.append(f"{full_name}.{v.name}: no such enum value in reference")
+            errors.append(f"{full_name}.{v.name}: no such enum value in {ref_name}")
         elif v.number != ref_values[v.name]:
-            errors.append(f"{full_name}.{v.name}: number {v.number} != reference {ref_values[v.name]}")
+            errors.append(f"{full_name}.{v.name}: number {v.number} != {ref_name} {ref_values[v.name]}")
     return errors
 
 
 def check_service(full_name: str, ours: descriptor_pb2.ServiceDescriptorProto, our_file: str) -> list[str]:
-    found = _find_reference("service", full_name, our_file)
-    if found is None or found[1] is None:
-        return [f"{full_name}: service does not exist in xds-protos"]
-    ref_file, ref = found
-    errors = []
-    if ref_file != our_file:
-        errors.append(f"{full_name}: declared in {our_file} but Envoy declares it in {ref_file}")
+    found = _find_reference("service", full_name, our_file, ours)
+    if found is None:
+        return [f"{full_name}: service does not exist in {REFERENCES}"]
+    ref_name, ref_files, ref = found
+    errors = _check_file(full_name, our_file, ref_name, ref_files)
     ref_methods = {m.name: m for m in ref.method}
     for m in ours.method:
         where = f"{full_name}.{m.name}"
         r = ref_methods.get(m.name)
         if r is None:
-            errors.append(f"{where}: no such rpc in reference")
+            errors.append(f"{where}: no such rpc in {ref_name}")
             continue
         for attr in ("input_type", "output_type", "client_streaming", "server_streaming"):
             if getattr(m, attr) != getattr(r, attr):
-                errors.append(f"{where}: {attr} {getattr(m, attr)} != reference {getattr(r, attr)}")
+                errors.append(f"{where}: {attr} {getattr(m, attr)} != {ref_name} {getattr(r, attr)}")
     return errors
 
 
@@ -286,9 +314,12 @@ def check_tree(root: pathlib.Path) -> list[str]:
 # Tests
 # --------------------------------------------------------------------------
 
+# e.g. "// Subset of Envoy's envoy.config.core.v3 used by Trellis; field numbers verified against
+# xds-protos by Tests/protos/test_descriptors.py." (on one line); the package may be followed
+# by a parenthesised note, and the owner is Prometheus for io.prometheus.client.
 HEADER = re.compile(
-    r"^// Subset of Envoy's [a-z0-9_.]+ used by Trellis; field numbers verified "
-    r"against xds-protos by Tests/protos/test_descriptors\.py\.$"
+    r"^// Subset of (Envoy|Prometheus)'s (?P<package>[a-z0-9_.]+)(?: \([^()]+\))? used by Trellis; "
+    r"field numbers verified against (?P<reference>[a-z-]+) by Tests/protos/test_descriptors\.py\.$"
 )
 
 
@@ -313,20 +344,24 @@ def test_protos_compile_cleanly():
 def test_file_header_and_package(file_name):
     text = (PROTOS / file_name).read_text()
     first = text.splitlines()[0] if text else ""
-    assert HEADER.match(first), f"{file_name}: first line must be the 'Subset of Envoy's …' comment, got {first!r}"
+    header = HEADER.match(first)
+    assert header, f"{file_name}: first line must be the 'Subset of Envoy's …' comment, got {first!r}"
     assert not re.search(r"^\s*option\s|\[\s*\(|validate\.|udpa\.", text, re.M), (
         f"{file_name}: no options or validate/udpa annotations in Protos/"
     )
     pkg = re.search(r"^package ([\w.]+);", text, re.M)
     assert pkg, f"{file_name}: no package"
-    assert first.split("Envoy's ")[1].split(" ")[0] == pkg.group(1), f"{file_name}: header names the wrong package"
+    assert header["package"] == pkg.group(1), f"{file_name}: header names the wrong package"
+    used = {found[0] for kind, name, proto, f in _CASES if f == file_name
+            if (found := _find_reference(kind, name, f, proto))}
+    assert used <= {header["reference"]}, f"{file_name}: header names {header['reference']}, checked against {used}"
 
 
 @pytest.mark.parametrize(
     "kind,full_name,proto,file_name",
     [pytest.param(*c, id=c[1]) for c in _CASES],
 )
-def test_matches_xds_protos(kind, full_name, proto, file_name):
+def test_matches_reference(kind, full_name, proto, file_name):
     errors = CHECKERS[kind](full_name, proto, file_name)
     assert not errors, "\n".join(errors)
 
@@ -337,25 +372,25 @@ MUTATIONS = [
         "envoy/config/cluster/v3/cluster.proto",
         "google.protobuf.Duration connect_timeout = 4;",
         "google.protobuf.Duration connect_timeout = 44;",
-        "envoy.config.cluster.v3.Cluster.connect_timeout: number 44 != reference 4",
+        "envoy.config.cluster.v3.Cluster.connect_timeout: number 44 != xds-protos 4",
     ),
     (
         "envoy/config/route/v3/route_components.proto",
         "oneof host_rewrite_specifier {\n    string host_rewrite_literal = 6;",
         "oneof host_rewrite {\n    string host_rewrite_literal = 6;",
-        "envoy.config.route.v3.RouteAction.host_rewrite_literal: oneof host_rewrite != reference host_rewrite_specifier",
+        "envoy.config.route.v3.RouteAction.host_rewrite_literal: oneof host_rewrite != xds-protos host_rewrite_specifier",
     ),
     (
         "envoy/config/core/v3/health_check.proto",
         "DEGRADED = 5;",
         "DEGRADED = 6;",
-        "envoy.config.core.v3.HealthStatus.DEGRADED: number 6 != reference 5",
+        "envoy.config.core.v3.HealthStatus.DEGRADED: number 6 != xds-protos 5",
     ),
     (
         "envoy/service/discovery/v3/discovery.proto",
         "string type_url = 2;",
         "bytes type_url = 2;",
-        "envoy.service.discovery.v3.DeltaDiscoveryRequest.type_url: type TYPE_BYTES != reference TYPE_STRING",
+        "envoy.service.discovery.v3.DeltaDiscoveryRequest.type_url: type TYPE_BYTES != xds-protos TYPE_STRING",
     ),
     (
         "envoy/config/cluster/v3/cluster.proto",
@@ -363,6 +398,32 @@ MUTATIONS = [
         "bool respect_dns_ttl = 39;\n  bool use_tcp_for_dns_lookups = 45;",
         "envoy.config.cluster.v3.Cluster.use_tcp_for_dns_lookups: deprecated in Envoy; "
         "do not declare it (or add it to ALLOWED_DEPRECATED)",
+    ),
+    # Checked against envoy-data-plane (xds-protos does not ship io.prometheus.client).
+    (
+        "io/prometheus/client/metrics.proto",
+        "double upper_bound = 2;",
+        "double upper_bound = 3;",
+        "io.prometheus.client.Bucket.upper_bound: number 3 != envoy-data-plane 2",
+    ),
+    (
+        "io/prometheus/client/metrics.proto",
+        "HISTOGRAM = 4;",
+        "HISTOGRAM = 5;",
+        "io.prometheus.client.MetricType.HISTOGRAM: number 5 != envoy-data-plane 4",
+    ),
+    (
+        "envoy/service/metrics/v3/metrics_service.proto",
+        "repeated io.prometheus.client.MetricFamily envoy_metrics = 2;",
+        "repeated io.prometheus.client.Metric envoy_metrics = 2;",
+        "envoy.service.metrics.v3.StreamMetricsMessage.envoy_metrics: type_name .io.prometheus.client.Metric "
+        "!= envoy-data-plane .io.prometheus.client.MetricFamily",
+    ),
+    (
+        "envoy/service/metrics/v3/metrics_service.proto",
+        "rpc StreamMetrics(stream StreamMetricsMessage)",
+        "rpc StreamMetrics(StreamMetricsMessage)",
+        "envoy.service.metrics.v3.MetricsService.StreamMetrics: client_streaming False != envoy-data-plane True",
     ),
 ]
 
@@ -387,4 +448,15 @@ def test_checker_rejects_unknown_message(tmp_path):
     target = root / "envoy/config/core/v3/base.proto"
     target.write_text(target.read_text() + "\nmessage NotInEnvoy {\n  string x = 1;\n}\n")
     errors = check_tree(root)
-    assert errors == ["envoy.config.core.v3.NotInEnvoy: message does not exist in xds-protos"], errors
+    assert errors == [
+        "envoy.config.core.v3.NotInEnvoy: message does not exist in xds-protos or envoy-data-plane"
+    ], errors
+
+
+def test_data_plane_reference_agrees_with_xds_protos(monkeypatch):
+    """The second reference is read from source, so check the reading: taken alone it must
+    accept everything xds-protos accepts (maps, oneofs, nested enums, services, ...). A failure
+    here that names a field envoy-data-plane is too old to have means a version bump, not a bug."""
+    monkeypatch.setitem(globals(), "_find_in_xds_protos", lambda *args: None)
+    errors = [e for kind, name, proto, f in _CASES for e in CHECKERS[kind](name, proto, f)]
+    assert not errors, "\n".join(errors)

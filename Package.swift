@@ -83,6 +83,13 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Per-edge golden metrics: proxies' outbound cluster stats (metrics service sink) →
+        // source workload → destination service edges, /api/graph and Istio's metric names.
+        .target(
+            name: "MeshTelemetry",
+            dependencies: ["EnvoyAPI"],
+            swiftSettings: strictSettings
+        ),
         // The mesh CA: SPIFFE workload certificates, root creation or plug-in CA.
         .target(
             name: "CertificateAuthority",
@@ -117,7 +124,7 @@ let package = Package(
             name: "ControlPlane",
             dependencies: [
                 "MeshAPI", "XDSTranslator", "XDSCache", "XDSServer", "EnvoyAPI", "CertificateAuthority", "AdminAPI",
-                "ConfigStore",
+                "ConfigStore", "MeshTelemetry",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -196,6 +203,11 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             resources: [.copy("Golden")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "MeshTelemetryTests",
+            dependencies: ["MeshTelemetry", "EnvoyAPI"],
             swiftSettings: strictSettings
         ),
         .testTarget(

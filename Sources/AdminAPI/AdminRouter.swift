@@ -19,8 +19,11 @@ import NIOCore
 /// - `POST /api/workloads`, `GET /api/workloads[?namespace=NS]`, `DELETE /api/workloads/NS/NAME`:
 ///   `trellis workload register | list | deregister`;
 /// - `?dryRun=true` (or `All`) validates and answers as if applied, changing nothing;
-/// - `GET /healthz`, `GET /readyz` and `GET /metrics` (Prometheus) need no token; everything else
-///   needs the admin bearer token.
+/// - `GET /api/graph`: the service graph (edges source workload → destination service, from the
+///   proxies' stats streams); `GET /api/config-status`: served and rejected configuration;
+/// - `GET /`: the service-graph page (static; it asks for the token and reads the API);
+/// - `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus) and `GET /` need no token;
+///   everything else needs the admin bearer token.
 /// Every refusal is a 4xx with a `Status` body naming resource and field.
 public struct AdminRouter: Sendable {
     public let resources: MeshResources
@@ -43,6 +46,10 @@ public struct AdminRouter: Sendable {
     /// A connected proxy's configuration as Envoy JSON, of the named types (`clusters`, ...;
     /// empty: all), secrets redacted; nil when no proxy with that node id is connected.
     public var proxyConfig: @Sendable (_ nodeID: String, _ types: [String]) throws -> String?
+    /// `GET /api/graph`: the service graph as JSON.
+    public var graph: @Sendable () throws -> Data
+    /// `GET /api/config-status`: what the server serves and rejects, as `config-status.json`.
+    public var configStatus: @Sendable () throws -> Data
 
     public init(
         resources: MeshResources, tokens: WorkloadTokens, token: AdminToken, maxRequestBytes: Int = 4 << 20,
@@ -52,8 +59,12 @@ public struct AdminRouter: Sendable {
         proxyConfig: @escaping @Sendable (String, [String]) throws -> String? = { _, _ in nil },
         metrics: @escaping @Sendable () -> String = { "" },
         diff: @escaping @Sendable (MeshConfig) throws -> [ProxyDiff] = { _ in [] },
-        notReadyReason: @escaping @Sendable () -> String? = { nil }
+        notReadyReason: @escaping @Sendable () -> String? = { nil },
+        graph: @escaping @Sendable () throws -> Data = { Data("{\"nodes\": [], \"edges\": []}".utf8) },
+        configStatus: @escaping @Sendable () throws -> Data = { Data("{}".utf8) }
     ) {
+        self.graph = graph
+        self.configStatus = configStatus
         self.diff = diff
         self.metrics = metrics
         self.proxies = proxies
@@ -79,6 +90,12 @@ public struct AdminRouter: Sendable {
             var response = Self.text(metrics())
             response.headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return response
+        }
+        // The page is static and holds nothing: it asks for the admin token and reads the API.
+        router.get("/") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(string: ServiceGraphPage.html)))
         }
         let api = router.group().add(middleware: BearerTokenMiddleware(token: token))
         let namespaced = ["/apis/:group/:version/namespaces/:namespace/:plural", "/api/:version/namespaces/:namespace/:plural"]
@@ -145,6 +162,12 @@ public struct AdminRouter: Sendable {
                 guard let rendered else { throw APIError.notFound("no proxy with node id \(node) is connected") }
                 return Self.json(rendered)
             }
+        }
+        api.get("/api/graph") { request, _ in
+            await handle(request) { try Self.json(data: graph, what: "the service graph") }
+        }
+        api.get("/api/config-status") { request, _ in
+            await handle(request) { try Self.json(data: configStatus, what: "the config status") }
         }
         let workloads = WorkloadRegistry(resources: resources, tokens: tokens, connections: connections)
         api.post("/api/workloads") { request, context in
@@ -277,6 +300,14 @@ public struct AdminRouter: Sendable {
         Response(
             status: status, headers: [.contentType: "text/plain; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    private static func json(data: () throws -> Data, what: String) throws(APIError) -> Response {
+        do {
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try data())))
+        } catch {
+            throw .unavailable("cannot render \(what): \(error)")
+        }
     }
 
     static func json(_ body: String) -> Response {

@@ -28,6 +28,14 @@ struct ConfigStatus: Encodable, Equatable {
 
     static let fileName = "config-status.json"
 
+    /// `config-status.json` and `GET /api/config-status` alike.
+    static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }
+
     mutating func recordLoad(files: Int, served: MeshConfig, result: LoadResult, previous: MeshConfig, now: Date = Date()) {
         loadedAt = now
         self.files = files
@@ -113,11 +121,8 @@ final class StatusFile: Sendable {
 
     private func write(_ state: inout State, at now: ContinuousClock.Instant) {
         state.lastWrite = now
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
         do {
-            try encoder.encode(state.status).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try ConfigStatus.encoder.encode(state.status).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
             logger.error("cannot write \(path): \(error)")
         }

@@ -7,6 +7,7 @@ import GRPCNIOTransportHTTP2
 import Hummingbird
 import ServiceLifecycle
 public import Logging
+import MeshTelemetry
 public import MeshAPI
 import XDSServer
 
@@ -110,10 +111,14 @@ public struct ControlPlaneServer: Sendable {
         let proxies = ConnectedProxies()
         let autoRegistration = AutoRegistration(
             resources: resources, grace: options.workloadCleanupGrace, logger: logger)
+        let graph = ServiceGraph()
         let admin = try adminApplication(
             resources: resources, store: store, controller: controller, connections: connections, proxies: proxies,
-            rootCertificatePEM: authority.rootCertificatePEM,
-            metrics: { metrics.render(proxies: proxies.all, status: status.current, certificates: certificates.issuance) })
+            rootCertificatePEM: authority.rootCertificatePEM, graph: graph, status: { status.current },
+            metrics: {
+                metrics.render(proxies: proxies.all, status: status.current, certificates: certificates.issuance)
+                    + IstioMetrics.render(graph)
+            })
 
         let closer = StreamCloser()
         let plaintextAddress = options.xdsAddress
@@ -125,7 +130,11 @@ public struct ControlPlaneServer: Sendable {
                 AggregatedDiscoveryService(
                     source: PlaintextSource(controller: controller, trustClaimedIdentities: options.insecureDevIdentities),
                     closer: closer, streamIdleTimeout: options.streamIdleTimeout, proxies: proxies, metrics: metrics.xds,
-                    logger: logger)
+                    logger: logger),
+                MetricsService(
+                    sink: PlaintextStatsSink(
+                        controller: controller, trustClaimedIdentities: options.insecureDevIdentities, graph: graph),
+                    closer: closer, logger: logger),
             ])
         let serving: ServingCertificate
         let secureTransport: HTTP2ServerTransport.Posix.TransportSecurity
@@ -146,7 +155,11 @@ public struct ControlPlaneServer: Sendable {
                         controller: controller, tokens: WorkloadTokens(store: store), connections: connections,
                         autoRegistration: autoRegistration, logger: logger),
                     closer: closer, streamIdleTimeout: options.streamIdleTimeout, proxies: proxies, metrics: metrics.xds,
-                    logger: logger)
+                    logger: logger),
+                MetricsService(
+                    sink: AuthenticatedStatsSink(
+                        controller: controller, tokens: WorkloadTokens(store: store), graph: graph, logger: logger),
+                    closer: closer, logger: logger),
             ])
         let signals = ShutdownSignals {
             plaintext.beginGracefulShutdown()
@@ -287,7 +300,8 @@ public struct ControlPlaneServer: Sendable {
     /// The admin API on `--http-address`, authenticated by `DATA_DIR/admin-token`.
     private func adminApplication(
         resources: MeshResources, store: any ConfigStore, controller: MeshController, connections: ProxyConnections,
-        proxies: ConnectedProxies, rootCertificatePEM: String, metrics: @escaping @Sendable () -> String
+        proxies: ConnectedProxies, rootCertificatePEM: String, graph: ServiceGraph,
+        status: @escaping @Sendable () -> ConfigStatus, metrics: @escaping @Sendable () -> String
     ) throws(ControlPlaneError) -> some ApplicationProtocol {
         let token: AdminToken
         do {
@@ -305,7 +319,8 @@ public struct ControlPlaneServer: Sendable {
             proxyConfig: { node, types in
                 try proxies.snapshot(nodeID: node).map { try ProxyConfigJSON.render($0, types: ProxyConfigJSON.types(types)) }
             },
-            metrics: metrics, diff: { try controller.preview($0) }, notReadyReason: { controller.heldReason })
+            metrics: metrics, diff: { try controller.preview($0) }, notReadyReason: { controller.heldReason },
+            graph: { try graph.snapshot().json() }, configStatus: { try ConfigStatus.encoder.encode(status()) })
         let address = options.httpAddress
         return Application(
             router: router.build(),

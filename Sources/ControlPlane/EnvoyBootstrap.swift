@@ -15,6 +15,8 @@ public struct EnvoyBootstrap: Sendable {
     public var secure: Secure?
     /// Incremental (delta) ADS: `api_type: DELTA_GRPC`.
     public var delta = false
+    /// How often Envoy streams its stats to the control plane (the service graph's resolution).
+    public var statsFlushInterval: Duration = .seconds(5)
 
     public struct Secure: Sendable {
         /// A file (as Envoy resolves it) or, to keep the bootstrap self-contained, the PEM itself.
@@ -109,9 +111,36 @@ public struct EnvoyBootstrap: Sendable {
                 "lds_config": ["ads": [:] as [String: Any], "resource_api_version": "V3"],
             ],
             "static_resources": ["clusters": [xdsCluster]],
+            // Per-edge golden metrics: the outbound cluster stats go to the control plane on the
+            // xDS connection settings (same cluster, same token). Counters as deltas and
+            // histograms per interval, so a reconnect neither loses nor double-counts.
+            "stats_sinks": [
+                [
+                    "name": "envoy.stat_sinks.metrics_service",
+                    "typed_config": [
+                        "@type": "type.googleapis.com/envoy.config.metrics.v3.MetricsServiceConfig",
+                        "transport_api_version": "V3",
+                        "grpc_service": grpcService,
+                        "report_counters_as_deltas": true,
+                        "emit_tags_as_labels": false,
+                        "histogram_emit_mode": "HISTOGRAM",
+                        // Bounded messages whatever the number of clusters.
+                        "batch_size": 1000,
+                    ] as [String: Any],
+                ]
+            ],
+            "stats_flush_interval": Self.durationText(statsFlushInterval),
         ]
         let header = "# Envoy bootstrap written by Trellis: everything else arrives over ADS from \(xdsAddress).\n"
         return header + (try Yams.dump(object: document, sortKeys: true))
+    }
+}
+
+extension EnvoyBootstrap {
+    /// A protobuf JSON Duration, e.g. `5s` or `0.250s`.
+    static func durationText(_ duration: Duration) -> String {
+        let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        return milliseconds % 1000 == 0 ? "\(milliseconds / 1000)s" : String(format: "%.3fs", Double(milliseconds) / 1000)
     }
 }
 

@@ -331,23 +331,7 @@ struct AuthenticatedSource: ProxySnapshotSource {
     let logger: Logger
 
     func subscribe(node: Envoy_Config_Core_V3_Node, metadata: Metadata) async throws -> ProxySession {
-        guard let header = metadata[stringValues: "authorization"].first(where: { _ in true }),
-            header.hasPrefix("Bearer ")
-        else {
-            throw RPCError(
-                code: .unauthenticated,
-                message: "missing bearer token: send 'authorization: Bearer TOKEN' (trellis token create)")
-        }
-        let grant: TokenGrant?
-        do {
-            grant = try await tokens.verify(String(header.dropFirst("Bearer ".count)))
-        } catch {
-            logger.error("cannot verify a token: \(error); refusing the stream")
-            throw RPCError(code: .unavailable, message: "the server cannot read its token store; try again later")
-        }
-        guard let grant else {
-            throw RPCError(code: .unauthenticated, message: "invalid or expired token")
-        }
+        let grant = try await tokens.grant(for: metadata, logger: logger)
         let proxy = try controller.proxy(for: node, grant: grant, trustClaims: false)
         var workload = grant.workload ?? proxy.workloadName
         var registered: ResourceKey?
@@ -375,5 +359,30 @@ struct AuthenticatedSource: ProxySnapshotSource {
             if let entry { Task { await autoRegistration.release(entry) } }
         }
         return session
+    }
+}
+
+extension WorkloadTokens {
+    /// The grant of the stream's `authorization: Bearer TOKEN`. A token store that cannot be
+    /// read refuses the stream (UNAVAILABLE): never a grant by error.
+    func grant(for metadata: Metadata, logger: Logger) async throws -> TokenGrant {
+        guard let header = metadata[stringValues: "authorization"].first(where: { _ in true }),
+            header.hasPrefix("Bearer ")
+        else {
+            throw RPCError(
+                code: .unauthenticated,
+                message: "missing bearer token: send 'authorization: Bearer TOKEN' (trellis token create)")
+        }
+        let grant: TokenGrant?
+        do {
+            grant = try await verify(String(header.dropFirst("Bearer ".count)))
+        } catch {
+            logger.error("cannot verify a token: \(error); refusing the stream")
+            throw RPCError(code: .unavailable, message: "the server cannot read its token store; try again later")
+        }
+        guard let grant else {
+            throw RPCError(code: .unauthenticated, message: "invalid or expired token")
+        }
+        return grant
     }
 }

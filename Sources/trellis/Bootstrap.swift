@@ -36,6 +36,11 @@ struct Bootstrap: ParsableCommand {
     @Flag(name: .customLong("delta"), help: "Envoy: use incremental (delta) ADS instead of state of the world.")
     var delta = false
 
+    @Option(
+        name: .customLong("stats-flush-interval"),
+        help: "Envoy: how often it streams its stats to Trellis for the service graph (Go duration, at least 100ms).")
+    var statsFlushInterval: String = "5s"
+
     @Option(name: .customLong("output"), help: "File to write (default: standard output).")
     var output: String?
 
@@ -54,6 +59,9 @@ struct Bootstrap: ParsableCommand {
         case (.grpc, _?): throw ValidationError("--admin-address is for Envoy; a gRPC bootstrap has no admin interface")
         }
         _ = try parsedMetadata()
+        guard try parseShortDuration(statsFlushInterval, flag: "--stats-flush-interval") >= .milliseconds(100) else {
+            throw ValidationError("--stats-flush-interval: '\(statsFlushInterval)' must be at least 100ms")
+        }
         if format == .grpc && delta {
             throw ValidationError("--delta is for Envoy bootstraps; gRPC's xDS client speaks state of the world")
         }
@@ -83,6 +91,7 @@ struct Bootstrap: ParsableCommand {
                 secure: try secureSettings()
             )
             bootstrap.delta = delta
+            bootstrap.statsFlushInterval = try parseShortDuration(statsFlushInterval, flag: "--stats-flush-interval")
             text = try bootstrap.yaml()
         case .grpc:
             text = try GRPCBootstrap(

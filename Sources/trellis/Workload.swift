@@ -179,20 +179,15 @@ struct Workload: AsyncParsableCommand {
         @Flag(name: [.customShort("A"), .customLong("all-namespaces")], help: "Every namespace.")
         var allNamespaces = false
 
-        @Option(name: .customShort("o"), help: "json; a table when omitted.")
-        var output: String?
+        @OptionGroup var format: JSONOutputOption
 
         @OptionGroup var connection: AdminConnection
-
-        func validate() throws {
-            if let output, output != "json" { throw ValidationError("-o must be json") }
-        }
 
         func run() async throws {
             let query = allNamespaces ? "" : "?namespace=\(namespace)"
             let response = await connection.client.send(.GET, "/api/workloads" + query)
             guard response.isSuccess else { failAndExit(response.errorMessage) }
-            if output == "json" {
+            if format.isJSON {
                 response.printBody()
                 return
             }

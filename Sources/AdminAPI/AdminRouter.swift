@@ -36,6 +36,8 @@ public struct AdminRouter: Sendable {
     /// Why the server serves read-only (its store cannot be reached), nil when it does not:
     /// `/readyz` still answers 200 (every proxy keeps being served) and says so.
     public var readOnlyReason: @Sendable () -> String?
+    /// This replica's name (`--replica-name`), shown with the proxies it serves.
+    public var replicaName = "trellis"
     /// What a registering host is told about the control plane.
     public var facts: MeshFacts
     /// The proxies connected on the secure port (`workload list`).
@@ -152,7 +154,7 @@ public struct AdminRouter: Sendable {
             }
         }
         api.get("/api/proxies") { request, _ in
-            await handle(request) { Self.json(try ProxyStatus.json(proxies())) }
+            await handle(request) { Self.json(try ProxyStatus.json(proxies(), replica: replicaName)) }
         }
         api.get("/api/proxies/:node/config") { request, context in
             await handle(request) {

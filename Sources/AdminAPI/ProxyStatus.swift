@@ -29,11 +29,14 @@ public struct ProxyStatus: Sendable {
     public var peer: String
     /// By short type name: CDS, EDS, LDS, RDS, SDS.
     public var types: [String: TypeStatus]
+    /// The replica whose stream serves the proxy; nil for this server's own streams.
+    public var replica: String?
 
     public init(
         nodeID: String, kind: String, identity: String?, connectedAt: Date, api: String, peer: String,
-        types: [String: TypeStatus]
+        types: [String: TypeStatus], replica: String? = nil
     ) {
+        self.replica = replica
         self.nodeID = nodeID
         self.kind = kind
         self.identity = identity
@@ -50,7 +53,8 @@ public struct ProxyStatus: Sendable {
     public static let typeNames = ["CDS", "LDS", "EDS", "RDS", "SDS"]
 
     /// `{"proxies": [...]}`, every type present (NOT SENT when the proxy never asked for it).
-    static func json(_ rows: [ProxyStatus]) throws(APIError) -> String {
+    /// `replica`: this server's name, given to its own rows and at the top.
+    static func json(_ rows: [ProxyStatus], replica: String) throws(APIError) -> String {
         let formatter = ISO8601DateFormatter()
         let items: [[String: Any]] = rows.map { row in
             var types: [String: Any] = [:]
@@ -64,11 +68,11 @@ public struct ProxyStatus: Sendable {
             }
             var item: [String: Any] = [
                 "node": row.nodeID, "kind": row.kind, "connectedSince": formatter.string(from: row.connectedAt),
-                "api": row.api, "peer": row.peer, "types": types,
+                "api": row.api, "peer": row.peer, "types": types, "replica": row.replica ?? replica,
             ]
             if let identity = row.identity { item["identity"] = identity }
             return item
         }
-        return try ResourceJSON.render(["proxies": items], what: "the proxies")
+        return try ResourceJSON.render(["proxies": items, "replica": replica], what: "the proxies")
     }
 }

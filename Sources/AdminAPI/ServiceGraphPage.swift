@@ -124,9 +124,9 @@ enum ServiceGraphPage {
           const table = document.getElementById("proxies");
           table.replaceChildren();
           const head = el("tr");
-          for (const title of ["Proxy", "Kind", "Identity", "Connected since", ...TYPES]) head.append(el("th", {}, title));
+          for (const title of ["Proxy", "Kind", "Identity", "Connected since", ...TYPES, "Replica"]) head.append(el("th", {}, title));
           table.append(head);
-          if (data.proxies.length === 0) { const row = el("tr"); row.append(el("td", { colspan: 9, class: "empty" }, "No proxy is connected.")); table.append(row); }
+          if (data.proxies.length === 0) { const row = el("tr"); row.append(el("td", { colspan: 10, class: "empty" }, "No proxy is connected.")); table.append(row); }
           for (const proxy of data.proxies) {
             const row = el("tr", { class: "proxy", "data-node": proxy.node });
             row.append(el("td", {}, proxy.node), el("td", {}, proxy.kind), el("td", {}, proxy.identity || "–"), el("td", {}, proxy.connectedSince));
@@ -136,6 +136,7 @@ enum ServiceGraphPage {
               if (state.nack) cell.title = state.nack;
               row.append(cell);
             }
+            row.append(el("td", {}, proxy.replica || "–"));
             table.append(row);
           }
         }

@@ -40,6 +40,8 @@ public struct ControlPlaneServer: Sendable {
         public var maxRequestBytes = 4 << 20
         /// How long an auto-registered WorkloadEntry outlives its proxy's last stream.
         public var workloadCleanupGrace: Duration = .seconds(10)
+        /// This replica's name in `proxy-status` (`--replica-name`).
+        public var replicaName: String = ProcessInfo.processInfo.hostName
 
         public init(
             configDirectory: String, dataDirectory: String, xdsAddress: HostPort,
@@ -311,7 +313,7 @@ public struct ControlPlaneServer: Sendable {
         } catch {
             throw .dataDirectory(options.dataDirectory, "cannot read or create the admin token: \(error)")
         }
-        let router = AdminRouter(
+        var router = AdminRouter(
             resources: resources, tokens: WorkloadTokens(store: store), token: token,
             maxRequestBytes: options.maxRequestBytes,
             facts: MeshFacts(
@@ -324,6 +326,7 @@ public struct ControlPlaneServer: Sendable {
             metrics: metrics, diff: { try controller.preview($0) }, notReadyReason: { controller.heldReason },
             graph: { try graph.snapshot().json() }, configStatus: { try ConfigStatus.encoder.encode(status()) },
             readOnlyReason: { stored.problem })
+        router.replicaName = options.replicaName
         let address = options.httpAddress
         return Application(
             router: router.build(),

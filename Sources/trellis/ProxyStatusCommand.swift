@@ -28,7 +28,7 @@ struct ProxyStatusCommand: AsyncParsableCommand {
             return
         }
         let types = ["CDS", "LDS", "EDS", "RDS", "SDS"]
-        var rows = [["NAME", "KIND", "IDENTITY"] + types + ["API", "SINCE"]]
+        var rows = [["NAME", "KIND", "IDENTITY"] + types + ["API", "SINCE", "REPLICA"]]
         var nacks: [String] = []
         for proxy in proxies {
             let node = proxy["node"] as? String ?? ""
@@ -37,7 +37,7 @@ struct ProxyStatusCommand: AsyncParsableCommand {
             rows.append(
                 [node, proxy["kind"] as? String ?? "", proxy["identity"] as? String ?? "-"]
                     + types.map { byType[$0]?["status"] as? String ?? "NOT SENT" }
-                    + [proxy["api"] as? String ?? "", age(since: since)])
+                    + [proxy["api"] as? String ?? "", age(since: since), proxy["replica"] as? String ?? "-"])
             for type in types {
                 if let message = byType[type]?["nack"] as? String { nacks.append("\(node) \(type) NACKED: \(message)") }
             }

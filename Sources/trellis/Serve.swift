@@ -56,6 +56,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("workload-cleanup-grace"), help: "How long an auto-registered WorkloadEntry (WorkloadGroup, WORKLOAD_GROUP metadata) outlives its proxy's last stream (Go duration).")
     var workloadCleanupGrace: String = "10s"
 
+    @Option(name: .customLong("replica-name"), help: "This replica's name in proxy-status (default: HOSTNAME:SECURE-XDS-PORT).")
+    var replicaName: String?
+
     @Option(name: .customLong("log-format"), help: "text (one line per event) or json (one JSON object per line).")
     var logFormat: String = "text"
 
@@ -108,6 +111,7 @@ struct Serve: AsyncParsableCommand {
         options.httpAddress = try parseAddress(httpAddress, flag: "--http-address")
         options.maxRequestBytes = maxRequestBytes
         options.workloadCleanupGrace = try parseShortDuration(workloadCleanupGrace, flag: "--workload-cleanup-grace")
+        options.replicaName = replicaName ?? "\(ProcessInfo.processInfo.hostName):\(options.secureXDSAddress.port)"
         do {
             try await ControlPlaneServer(options: options, logger: logger).run()
         } catch let error as ControlPlaneError {

@@ -33,6 +33,9 @@ public struct AdminRouter: Sendable {
     public var maxRequestBytes: Int
     /// Nil when ready, else why not (`/readyz`).
     public var notReadyReason: @Sendable () -> String?
+    /// Why the server serves read-only (its store cannot be reached), nil when it does not:
+    /// `/readyz` still answers 200 (every proxy keeps being served) and says so.
+    public var readOnlyReason: @Sendable () -> String?
     /// What a registering host is told about the control plane.
     public var facts: MeshFacts
     /// The proxies connected on the secure port (`workload list`).
@@ -61,8 +64,10 @@ public struct AdminRouter: Sendable {
         diff: @escaping @Sendable (MeshConfig) throws -> [ProxyDiff] = { _ in [] },
         notReadyReason: @escaping @Sendable () -> String? = { nil },
         graph: @escaping @Sendable () throws -> Data = { Data("{\"nodes\": [], \"edges\": []}".utf8) },
-        configStatus: @escaping @Sendable () throws -> Data = { Data("{}".utf8) }
+        configStatus: @escaping @Sendable () throws -> Data = { Data("{}".utf8) },
+        readOnlyReason: @escaping @Sendable () -> String? = { nil }
     ) {
+        self.readOnlyReason = readOnlyReason
         self.graph = graph
         self.configStatus = configStatus
         self.diff = diff
@@ -82,7 +87,10 @@ public struct AdminRouter: Sendable {
         let router = Router(context: BasicRequestContext.self)
         router.get("/healthz") { _, _ in Self.text("ok\n") }
         router.get("/readyz") { _, _ in
-            guard let reason = notReadyReason() else { return Self.text("ok\n") }
+            guard let reason = notReadyReason() else {
+                guard let readOnly = readOnlyReason() else { return Self.text("ok\n") }
+                return Self.text("ok, read-only: the store is unavailable (\(readOnly)); serving the last configuration read\n")
+            }
             return Self.text("not ready: \(reason)\n", status: .serviceUnavailable)
         }
         // Open like /healthz (as istiod's monitoring port): counts and states, no names or secrets.

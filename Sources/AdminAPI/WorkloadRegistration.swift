@@ -81,11 +81,7 @@ public struct WorkloadRegistration: Codable, Sendable {
     /// The entry: the group's template (when given) overlaid with the request, labelled so
     /// that its Sidecar selects its proxy.
     func entry(from group: WorkloadGroup?) -> WorkloadEntry {
-        var entry = group?.template ?? WorkloadEntry()
-        entry.address = address
-        entry.serviceAccount = serviceAccount
-        entry.labels = (group?.metadata?.labels ?? [:]).merging(entry.labels) { $1 }
-            .merging(labels ?? [:]) { $1 }
+        var entry = (group ?? WorkloadGroup()).entry(address: address, serviceAccount: serviceAccount, labels: labels ?? [:])
         entry.labels[Self.workloadLabel] = name
         entry.ports.merge(ports ?? [:]) { $1 }
         entry.network = network ?? entry.network

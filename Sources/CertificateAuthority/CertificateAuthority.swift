@@ -22,12 +22,9 @@ public struct CertificateAuthority: Sendable {
         let certPath = (directory as NSString).appendingPathComponent("root-cert.pem")
         let keyPath = (directory as NSString).appendingPathComponent("root-key.pem")
         if FileManager.default.fileExists(atPath: certPath) {
-            let certPEM = try SecretFiles.read(certPath)
-            let key = try privateKey(SecretFiles.read(keyPath), path: keyPath)
-            let certificate = try certificate(certPEM, path: certPath)
-            return CertificateAuthority(
-                signingCertificate: certificate, signingKey: key, intermediateChainPEM: "",
-                rootCertificatePEM: certPEM, trustDomain: trustDomain)
+            return try CertificateAuthority(
+                rootCertificatePEM: SecretFiles.read(certPath), rootKeyPEM: SecretFiles.read(keyPath),
+                trustDomain: trustDomain, source: directory)
         }
         do {
             try FileManager.default.createDirectory(
@@ -35,6 +32,15 @@ public struct CertificateAuthority: Sendable {
         } catch {
             throw CAError.io(directory, (error as NSError).localizedDescription)
         }
+        let (authority, keyPEM) = try newRoot(trustDomain: trustDomain, now: now)
+        // Key first: a crash between the two writes leaves no certificate without its key.
+        try SecretFiles.write(keyPEM, to: keyPath)
+        try SecretFiles.writePublic(authority.rootCertificatePEM, to: certPath)
+        return authority
+    }
+
+    /// A new self-managed root (10 years) and its private key as PEM, for the caller to keep.
+    public static func newRoot(trustDomain: String, now: Date = Date()) throws -> (CertificateAuthority, keyPEM: String) {
         let key = P256.Signing.PrivateKey()
         let name = try DistinguishedName {
             OrganizationName(trustDomain)
@@ -51,12 +57,10 @@ public struct CertificateAuthority: Sendable {
             },
             issuerPrivateKey: Certificate.PrivateKey(key))
         let rootPEM = try root.serializeAsPEM().pemString + "\n"
-        // Key first: a crash between the two writes leaves no certificate without its key.
-        try SecretFiles.write(key.pemRepresentation + "\n", to: keyPath)
-        try SecretFiles.writePublic(rootPEM, to: certPath)
-        return CertificateAuthority(
+        let authority = CertificateAuthority(
             signingCertificate: root, signingKey: key, intermediateChainPEM: "", rootCertificatePEM: rootPEM,
             trustDomain: trustDomain)
+        return (authority, key.pemRepresentation + "\n")
     }
 
     /// Loads an Istio-style plug-in CA directory: `ca-cert.pem` and `ca-key.pem` sign,
@@ -166,5 +170,19 @@ public struct WorkloadCertificate: Sendable, Equatable, CustomStringConvertible 
 
     public var description: String {
         "certificate \(identity) serial \(serialNumber) valid until \(notAfter)"
+    }
+}
+
+extension CertificateAuthority {
+    /// A self-managed root from its PEMs; `source` names where they came from in errors.
+    public init(rootCertificatePEM: String, rootKeyPEM: String, trustDomain: String, source: String) throws {
+        let certificate = try Self.certificate(rootCertificatePEM, path: source + " (root certificate)")
+        let key = try Self.privateKey(rootKeyPEM, path: source + " (root key)")
+        guard certificate.publicKey == Certificate.PublicKey(key.publicKey) else {
+            throw CAError.invalidMaterial(source, "the root key does not match the root certificate")
+        }
+        self.init(
+            signingCertificate: certificate, signingKey: key, intermediateChainPEM: "",
+            rootCertificatePEM: rootCertificatePEM, trustDomain: trustDomain)
     }
 }

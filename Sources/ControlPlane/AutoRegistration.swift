@@ -124,11 +124,8 @@ actor AutoRegistration {
     }
 
     private func write(_ key: ResourceKey, _ registrant: Registrant, group: WorkloadGroup) async throws {
-        var entry = group.template
-        entry.address = registrant.address
-        entry.serviceAccount = registrant.serviceAccount
-        entry.labels = (group.metadata?.labels ?? [:]).merging(group.template.labels) { $1 }
-            .merging(registrant.labels) { $1 }
+        let entry = group.entry(
+            address: registrant.address, serviceAccount: registrant.serviceAccount, labels: registrant.labels)
         var annotations = group.metadata?.annotations ?? [:]
         annotations[WorkloadGroup.autoRegistrationAnnotation] = registrant.group
         let document = WorkloadRegistration.document(

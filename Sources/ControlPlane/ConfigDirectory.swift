@@ -32,6 +32,8 @@ public enum ControlPlaneError: Error, CustomStringConvertible {
     case addressInUse(String)
     case invalidAddress(String)
     case certificateAuthority(String)
+    /// `--store-key-file` and why it cannot be used.
+    case storeKey(String, String)
 
     public var description: String {
         switch self {
@@ -40,6 +42,7 @@ public enum ControlPlaneError: Error, CustomStringConvertible {
         case .addressInUse(let address): "cannot listen on \(address): address already in use"
         case .invalidAddress(let text): "invalid address '\(text)': expected HOST:PORT, e.g. 127.0.0.1:15010"
         case .certificateAuthority(let reason): "cannot start the certificate authority: \(reason)"
+        case .storeKey(let path, let reason): "cannot use --store-key-file '\(path)': \(reason)"
         }
     }
 }

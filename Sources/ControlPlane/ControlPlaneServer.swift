@@ -114,9 +114,11 @@ public struct ControlPlaneServer: Sendable {
         let graph = ServiceGraph()
         let admin = try adminApplication(
             resources: resources, store: store, controller: controller, connections: connections, proxies: proxies,
-            rootCertificatePEM: authority.rootCertificatePEM, graph: graph, status: { status.current },
+            rootCertificatePEM: authority.rootCertificatePEM, graph: graph, stored: stored, status: { status.current },
             metrics: {
-                metrics.render(proxies: proxies.all, status: status.current, certificates: certificates.issuance)
+                metrics.render(
+                    proxies: proxies.all, status: status.current, certificates: certificates.issuance,
+                    storeAvailable: stored.problem == nil)
                     + IstioMetrics.render(graph)
             })
 
@@ -300,7 +302,7 @@ public struct ControlPlaneServer: Sendable {
     /// The admin API on `--http-address`, authenticated by `DATA_DIR/admin-token`.
     private func adminApplication(
         resources: MeshResources, store: any ConfigStore, controller: MeshController, connections: ProxyConnections,
-        proxies: ConnectedProxies, rootCertificatePEM: String, graph: ServiceGraph,
+        proxies: ConnectedProxies, rootCertificatePEM: String, graph: ServiceGraph, stored: StoredConfig,
         status: @escaping @Sendable () -> ConfigStatus, metrics: @escaping @Sendable () -> String
     ) throws(ControlPlaneError) -> some ApplicationProtocol {
         let token: AdminToken
@@ -320,7 +322,8 @@ public struct ControlPlaneServer: Sendable {
                 try proxies.snapshot(nodeID: node).map { try ProxyConfigJSON.render($0, types: ProxyConfigJSON.types(types)) }
             },
             metrics: metrics, diff: { try controller.preview($0) }, notReadyReason: { controller.heldReason },
-            graph: { try graph.snapshot().json() }, configStatus: { try ConfigStatus.encoder.encode(status()) })
+            graph: { try graph.snapshot().json() }, configStatus: { try ConfigStatus.encoder.encode(status()) },
+            readOnlyReason: { stored.problem })
         let address = options.httpAddress
         return Application(
             router: router.build(),

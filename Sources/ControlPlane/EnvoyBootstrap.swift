@@ -4,10 +4,13 @@ import Yams
 
 /// The Envoy bootstrap `trellis bootstrap` writes: the node's identity in Istio's terms, an
 /// admin listener, and one static cluster to the control plane, which everything else comes from
-/// over ADS (HTTP/2 gRPC, state of the world, or incremental with `delta`).
+/// over ADS (HTTP/2 gRPC, state of the world, or incremental with `delta`). With several
+/// control-plane addresses (replicas), the cluster holds them all and Envoy moves to another
+/// when its stream's replica goes away.
 public struct EnvoyBootstrap: Sendable {
     public var nodeID: String
-    public var xdsAddress: HostPort
+    /// One or more replicas of the control plane.
+    public var xdsAddresses: [HostPort]
     public var adminAddress: HostPort
     /// Node metadata. LABELS is a map; every other key is a string.
     public var metadata: [String: NodeMetadataValue]
@@ -39,11 +42,11 @@ public struct EnvoyBootstrap: Sendable {
     }
 
     public init(
-        nodeID: String, xdsAddress: HostPort, adminAddress: HostPort, metadata: [String: NodeMetadataValue],
+        nodeID: String, xdsAddresses: [HostPort], adminAddress: HostPort, metadata: [String: NodeMetadataValue],
         secure: Secure? = nil
     ) {
         self.nodeID = nodeID
-        self.xdsAddress = xdsAddress
+        self.xdsAddresses = xdsAddresses
         self.adminAddress = adminAddress
         self.metadata = metadata
         self.secure = secure
@@ -61,7 +64,7 @@ public struct EnvoyBootstrap: Sendable {
         var xdsCluster: [String: Any] = [
             "name": "xds-grpc",
             // A name (a host that reaches the server by another name) is resolved by Envoy.
-            "type": IPAddress.isValid(xdsAddress.host) ? "STATIC" : "STRICT_DNS",
+            "type": xdsAddresses.allSatisfy { IPAddress.isValid($0.host) } ? "STATIC" : "STRICT_DNS",
             "connect_timeout": "1s",
             "typed_extension_protocol_options": [
                 "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": [
@@ -71,9 +74,17 @@ public struct EnvoyBootstrap: Sendable {
             ],
             "load_assignment": [
                 "cluster_name": "xds-grpc",
-                "endpoints": [["lb_endpoints": [["endpoint": ["address": socket(xdsAddress)]]]]],
+                "endpoints": [["lb_endpoints": xdsAddresses.map { ["endpoint": ["address": socket($0)]] }]],
             ],
         ]
+        if xdsAddresses.count > 1 {
+            // A replica that stops answering is skipped on reconnect instead of being retried in
+            // turn: Envoy's own gRPC client has no other failover.
+            xdsCluster["outlier_detection"] = [
+                "consecutive_local_origin_failure": 1, "split_external_local_origin_errors": true,
+                "base_ejection_time": "10s", "max_ejection_percent": 100,
+            ] as [String: Any]
+        }
         if let secure {
             grpcService["initial_metadata"] = [["key": "authorization", "value": "Bearer \(secure.token)"]]
             xdsCluster["transport_socket"] = [
@@ -131,7 +142,8 @@ public struct EnvoyBootstrap: Sendable {
             ],
             "stats_flush_interval": Self.durationText(statsFlushInterval),
         ]
-        let header = "# Envoy bootstrap written by Trellis: everything else arrives over ADS from \(xdsAddress).\n"
+        let servers = xdsAddresses.map(\.description).joined(separator: ", ")
+        let header = "# Envoy bootstrap written by Trellis: everything else arrives over ADS from \(servers).\n"
         return header + (try Yams.dump(object: document, sortKeys: true))
     }
 }

@@ -6,12 +6,13 @@ import Foundation
 /// `GENERATOR=grpc`, Istio's mark for a proxyless client, which picks Trellis' gRPC profile.
 public struct GRPCBootstrap: Sendable {
     public var nodeID: String
-    public var xdsAddress: HostPort
+    /// One or more replicas: gRPC tries them in order (gRFC A71 fallback).
+    public var xdsAddresses: [HostPort]
     public var metadata: [String: NodeMetadataValue]
 
-    public init(nodeID: String, xdsAddress: HostPort, metadata: [String: NodeMetadataValue]) {
+    public init(nodeID: String, xdsAddresses: [HostPort], metadata: [String: NodeMetadataValue]) {
         self.nodeID = nodeID
-        self.xdsAddress = xdsAddress
+        self.xdsAddresses = xdsAddresses
         self.metadata = metadata
     }
 
@@ -20,15 +21,15 @@ public struct GRPCBootstrap: Sendable {
         nodeMetadata["GENERATOR"] = "grpc"
         let idParts = nodeID.split(separator: "~", omittingEmptySubsequences: false)
         let document: [String: Any] = [
-            "xds_servers": [
+            "xds_servers": xdsAddresses.map { address -> [String: Any] in
                 [
-                    "server_uri": xdsAddress.description,
+                    "server_uri": address.description,
                     // The plaintext xDS port: gRPC's bootstrap has no bearer-token credentials
                     // that every gRPC language reads yet.
                     "channel_creds": [["type": "insecure"]],
                     "server_features": ["xds_v3"],
                 ]
-            ],
+            },
             "node": [
                 "id": nodeID,
                 // Istio's cluster name for the node: `NAME.NAMESPACE` from the id's third field.

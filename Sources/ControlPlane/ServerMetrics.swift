@@ -19,6 +19,7 @@ final class ServerMetrics: Sendable {
     private let configErrors: Metrics.Gauge
     private let certificatesIssued: Metrics.Gauge
     private let certificateSoonestExpiry: Metrics.Gauge
+    private let storeAvailable: Metrics.Gauge
 
     init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -38,21 +39,24 @@ final class ServerMetrics: Sendable {
         configErrors = Metrics.Gauge(label: "trellis_config_errors", factory: factory)
         certificatesIssued = Metrics.Gauge(label: "trellis_certificates_issued", factory: factory)
         certificateSoonestExpiry = Metrics.Gauge(label: "trellis_certificate_soonest_expiry_timestamp_seconds", factory: factory)
+        storeAvailable = Metrics.Gauge(label: "trellis_store_available", factory: factory)
     }
 
     /// One write transaction through the API (`MeshResources`).
     func storeWritten() { storeWrites.increment() }
 
     /// The text exposition, gauges refreshed from the current state first.
-    func render(proxies: [ConnectedProxies.Stream], status: ConfigStatus, certificates: (issued: Int, soonestExpiry: Date?))
-        -> String
-    {
+    func render(
+        proxies: [ConnectedProxies.Stream], status: ConfigStatus, certificates: (issued: Int, soonestExpiry: Date?),
+        storeAvailable available: Bool
+    ) -> String {
         for (kind, gauge) in connected { gauge.record(proxies.filter { $0.kind == kind }.count) }
         servedResources.record(status.servedResources)
         rejectedResources.record(status.rejected.count)
         configErrors.record(status.errors.count)
         certificatesIssued.record(certificates.issued)
         certificateSoonestExpiry.record(certificates.soonestExpiry?.timeIntervalSince1970 ?? 0)
+        storeAvailable.record(available ? 1 : 0)
         return registry.emitToString()
     }
 }

@@ -16,6 +16,9 @@ final class StoredConfig: Sendable {
         var revision: StoreRevision = 0
         /// Entries that cannot be read, by store key, as last logged.
         var unreadable: [String: String] = [:]
+        /// Why the store cannot be followed right now (nil while it can): the server then serves
+        /// the last configuration it read, read-only (`/readyz`, `trellis_store_available`).
+        var problem: String?
     }
 
     let store: any ConfigStore
@@ -28,6 +31,9 @@ final class StoredConfig: Sendable {
         self.wakeup = wakeup
         self.logger = logger
     }
+
+    /// Why the store cannot be read now; nil while it is followed.
+    var problem: String? { state.withLock { $0.problem } }
 
     /// The store revision mirrored (cheap: the watcher asks on every poll).
     var revision: StoreRevision { state.withLock { $0.revision } }
@@ -52,6 +58,10 @@ final class StoredConfig: Sendable {
             }
             state.resources = resources
             state.revision = revision
+            if let problem = state.problem {
+                logger.notice("the store is readable again (was: \(problem)); following it")
+                state.problem = nil
+            }
         }
         wakeup.signal()
     }
@@ -69,13 +79,19 @@ final class StoredConfig: Sendable {
             } catch {
                 if !(error is CancellationError) {
                     logger.warning("store watch ended: \(error); reading the store again")
+                    if case StoreError.compacted = error {} else { state.withLock { $0.problem = "\(error)" } }
                 }
             }
             guard !Task.isCancelled else { return }
             do {
                 try await load()
             } catch {
-                logger.error("cannot read the store: \(error); serving the last configuration read, retrying")
+                let first = state.withLock { state in
+                    defer { state.problem = "\(error)" }
+                    return state.problem != "\(error)"
+                }
+                // Once per problem, not once a second for the whole outage.
+                if first { logger.error("cannot read the store: \(error); serving the last configuration read, retrying") }
                 try? await Task.sleep(for: .seconds(1))  // cancellation ends the loop above
             }
         }

@@ -22,7 +22,8 @@ public struct WorkloadFiles: Sendable {
     /// `NONE` or `REDIRECT`.
     public var interception: String
     public var trustDomain: String
-    public var xdsAddress: HostPort
+    /// The secure xDS port of every replica.
+    public var xdsAddresses: [HostPort]
     public var adminAddress: HostPort
     public var rootCertificatePEM: String
     public var token: String
@@ -33,7 +34,7 @@ public struct WorkloadFiles: Sendable {
 
     public init(
         name: String, namespace: String, address: String, serviceAccount: String, labels: [String: String],
-        ports: [String: UInt32], network: String?, interception: String, trustDomain: String, xdsAddress: HostPort,
+        ports: [String: UInt32], network: String?, interception: String, trustDomain: String, xdsAddresses: [HostPort],
         adminAddress: HostPort, rootCertificatePEM: String, token: String, delta: Bool, installDirectory: String,
         envoyPath: String
     ) {
@@ -46,7 +47,7 @@ public struct WorkloadFiles: Sendable {
         self.network = network
         self.interception = interception
         self.trustDomain = trustDomain
-        self.xdsAddress = xdsAddress
+        self.xdsAddresses = xdsAddresses
         self.adminAddress = adminAddress
         self.rootCertificatePEM = rootCertificatePEM
         self.token = token
@@ -79,7 +80,7 @@ public struct WorkloadFiles: Sendable {
         ]
         if let network { metadata["NETWORK"] = .string(network) }
         var bootstrap = EnvoyBootstrap(
-            nodeID: nodeID, xdsAddress: xdsAddress, adminAddress: adminAddress, metadata: metadata,
+            nodeID: nodeID, xdsAddresses: xdsAddresses, adminAddress: adminAddress, metadata: metadata,
             secure: EnvoyBootstrap.Secure(rootCertificate: .pem(rootCertificatePEM), token: token))
         bootstrap.delta = delta
         return bootstrap
@@ -102,7 +103,7 @@ public struct WorkloadFiles: Sendable {
             // The ports iptables must send to Envoy under REDIRECT, as istio-iptables reads them.
             "ISTIO_INBOUND_PORTS=\(ports.values.sorted().map(String.init).joined(separator: ","))",
             "ISTIO_LOCAL_EXCLUDE_PORTS=\(adminAddress.port)",
-            "TRELLIS_XDS_ADDRESS=\(xdsAddress)",
+            "TRELLIS_XDS_ADDRESS=\(xdsAddresses.map(\.description).joined(separator: ","))",
         ]
         if let network { lines.append("ISTIO_META_NETWORK=\(network)") }
         return lines.joined(separator: "\n") + "\n"

@@ -24,8 +24,10 @@ struct Bootstrap: ParsableCommand {
     @Option(name: .customLong("node-id"), help: "The node id, in Istio's form.")
     var nodeID: String
 
-    @Option(name: .customLong("xds-address"), help: "HOST:PORT of the Trellis xDS server.")
-    var xdsAddress: String = "127.0.0.1:15010"
+    @Option(
+        name: .customLong("xds-address"),
+        help: "HOST:PORT of the Trellis xDS server; repeat it for each replica (default: 127.0.0.1:15010).")
+    var xdsAddress: [String] = []
 
     @Option(name: .customLong("admin-address"), help: "HOST:PORT for Envoy's admin interface (Envoy only).")
     var adminAddress: String?
@@ -51,7 +53,7 @@ struct Bootstrap: ParsableCommand {
     var tokenFile: String?
 
     func validate() throws {
-        _ = try parseAddress(xdsAddress, flag: "--xds-address")
+        _ = try xdsAddresses()
         switch (format, adminAddress) {
         case (.envoy, nil): throw ValidationError("--admin-address is required for an Envoy bootstrap")
         case (.envoy, let address?): _ = try parseAddress(address, flag: "--admin-address")
@@ -85,7 +87,7 @@ struct Bootstrap: ParsableCommand {
         case .envoy:
             var bootstrap = EnvoyBootstrap(
                 nodeID: nodeID,
-                xdsAddress: try parseAddress(xdsAddress, flag: "--xds-address"),
+                xdsAddresses: try xdsAddresses(),
                 adminAddress: try parseAddress(adminAddress ?? "", flag: "--admin-address"),
                 metadata: try parsedMetadata(),
                 secure: try secureSettings()
@@ -95,7 +97,7 @@ struct Bootstrap: ParsableCommand {
             text = try bootstrap.yaml()
         case .grpc:
             text = try GRPCBootstrap(
-                nodeID: nodeID, xdsAddress: try parseAddress(xdsAddress, flag: "--xds-address"),
+                nodeID: nodeID, xdsAddresses: try xdsAddresses(),
                 metadata: try parsedMetadata()
             ).json()
         }
@@ -126,6 +128,11 @@ struct Bootstrap: ParsableCommand {
         guard !token.isEmpty else { failAndExit("--token '\(tokenFile)' is empty") }
         let absolute = URL(fileURLWithPath: rootCertificate).standardizedFileURL.path
         return EnvoyBootstrap.Secure(rootCertificatePath: absolute, token: token)
+    }
+
+    /// Every replica's address, in the order given; duplicates refused (a typo, not a replica).
+    private func xdsAddresses() throws -> [HostPort] {
+        try parseAddresses(xdsAddress.isEmpty ? ["127.0.0.1:15010"] : xdsAddress, flag: "--xds-address")
     }
 
     private func parsedMetadata() throws -> [String: NodeMetadataValue] {

@@ -15,19 +15,14 @@ struct Diff: AsyncParsableCommand {
     @Option(name: .customShort("f"), help: "A YAML file, a directory of them (recursively), or - for standard input.")
     var files: [String]
 
-    @Option(name: .customShort("o"), help: "json; readable text when omitted.")
-    var output: String?
+    @OptionGroup var format: JSONOutputOption
 
     @OptionGroup var connection: AdminConnection
-
-    func validate() throws {
-        if let output, output != "json" { throw ValidationError("-o must be json") }
-    }
 
     func run() async throws {
         let response = await sendFiles(readFiles(files), to: "/api/diff", connection)
         guard response.isSuccess else { failWithDiagnostics(response) }
-        if output == "json" {
+        if format.isJSON {
             response.printBody()
             return
         }

@@ -10,19 +10,14 @@ struct ProxyStatusCommand: AsyncParsableCommand {
         abstract: "Show every connected proxy and, per type, SYNCED, STALE (sent, not ACKed), NACKED or NOT SENT.",
         discussion: "A NACKED type is listed again below the table with the error Envoy gave.")
 
-    @Option(name: .customShort("o"), help: "json; a table when omitted.")
-    var output: String?
+    @OptionGroup var format: JSONOutputOption
 
     @OptionGroup var connection: AdminConnection
-
-    func validate() throws {
-        if let output, output != "json" { throw ValidationError("-o must be json") }
-    }
 
     func run() async throws {
         let response = await connection.client.send(.GET, "/api/proxies")
         guard response.isSuccess else { failAndExit(response.errorMessage) }
-        if output == "json" {
+        if format.isJSON {
             response.printBody()
             return
         }

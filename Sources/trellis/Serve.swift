@@ -124,6 +124,15 @@ func checkRootNamespace(_ namespace: String) throws {
 }
 
 /// Parses a HOST:PORT flag, naming the flag in the error.
+/// A repeated HOST:PORT option (one per control-plane replica); the same address twice is refused.
+func parseAddresses(_ texts: [String], flag: String) throws -> [HostPort] {
+    let addresses = try texts.map { try parseAddress($0, flag: flag) }
+    guard Set(addresses.map(\.description)).count == addresses.count else {
+        throw ValidationError("\(flag): the same address is given twice (\(texts.joined(separator: ", ")))")
+    }
+    return addresses
+}
+
 func parseAddress(_ text: String, flag: String) throws -> HostPort {
     do {
         return try HostPort(parsing: text)

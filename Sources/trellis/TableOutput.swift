@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 
 /// Prints rows as kubectl does: left-aligned columns three spaces apart, the first row the header.
@@ -8,5 +9,17 @@ func printTable(_ rows: [[String]]) {
         print(
             zip(row, widths).map { $0.padding(toLength: $1 + 3, withPad: " ", startingAt: 0) }.joined()
                 .trimmingCharacters(in: .whitespaces))
+    }
+}
+
+/// `-o json`: the API's answer as it is, instead of the readable form.
+struct JSONOutputOption: ParsableArguments {
+    @Option(name: .customShort("o"), help: "json; readable text when omitted.")
+    var output: String?
+
+    var isJSON: Bool { output == "json" }
+
+    func validate() throws {
+        if let output, output != "json" { throw ValidationError("-o must be json") }
     }
 }

@@ -56,8 +56,10 @@ struct Workload: AsyncParsableCommand {
         @Option(name: .customLong("output"), help: "Directory to write the host's files into.")
         var output: String
 
-        @Option(name: .customLong("xds-address"), help: "HOST:PORT the host reaches the secure xDS port at (default: as the server reports it).")
-        var xdsAddress: String?
+        @Option(
+            name: .customLong("xds-address"),
+            help: "HOST:PORT the host reaches a replica's secure xDS port at; repeat it for each replica (default: as the server reports it).")
+        var xdsAddress: [String] = []
 
         @Option(name: .customLong("admin-address"), help: "HOST:PORT for the host's Envoy admin interface.")
         var adminAddress: String = "127.0.0.1:15000"
@@ -80,7 +82,7 @@ struct Workload: AsyncParsableCommand {
             _ = try parsedPorts()
             _ = try parsedLabels()
             _ = try parseAddress(adminAddress, flag: "--admin-address")
-            if let xdsAddress { _ = try parseAddress(xdsAddress, flag: "--xds-address") }
+            _ = try parseAddresses(xdsAddress, flag: "--xds-address")
             guard ["NONE", "REDIRECT"].contains(interception) else {
                 throw ValidationError("--interception must be NONE or REDIRECT")
             }
@@ -117,8 +119,9 @@ struct Workload: AsyncParsableCommand {
                 name: name, namespace: namespace, address: address, serviceAccount: serviceAccount,
                 labels: answer["labels"] as? [String: String] ?? [:], ports: ports.mapValues { UInt32($0) }, network: network,
                 interception: interception, trustDomain: answer["trustDomain"] as? String ?? "cluster.local",
-                xdsAddress: try xdsAddress.map { try parseAddress($0, flag: "--xds-address") }
-                    ?? reachable(try parseAddress(serverAddress, flag: "secureXDSAddress")),
+                xdsAddresses: xdsAddress.isEmpty
+                    ? [reachable(try parseAddress(serverAddress, flag: "secureXDSAddress"))]
+                    : try parseAddresses(xdsAddress, flag: "--xds-address"),
                 adminAddress: try parseAddress(adminAddress, flag: "--admin-address"),
                 rootCertificatePEM: rootCertificate, token: token, delta: delta,
                 installDirectory: installDirectory ?? URL(fileURLWithPath: output).standardizedFileURL.path,
@@ -176,20 +179,15 @@ struct Workload: AsyncParsableCommand {
         @Flag(name: [.customShort("A"), .customLong("all-namespaces")], help: "Every namespace.")
         var allNamespaces = false
 
-        @Option(name: .customShort("o"), help: "json; a table when omitted.")
-        var output: String?
+        @OptionGroup var format: JSONOutputOption
 
         @OptionGroup var connection: AdminConnection
-
-        func validate() throws {
-            if let output, output != "json" { throw ValidationError("-o must be json") }
-        }
 
         func run() async throws {
             let query = allNamespaces ? "" : "?namespace=\(namespace)"
             let response = await connection.client.send(.GET, "/api/workloads" + query)
             guard response.isSuccess else { failAndExit(response.errorMessage) }
-            if output == "json" {
+            if format.isJSON {
                 response.printBody()
                 return
             }

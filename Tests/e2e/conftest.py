@@ -8,8 +8,9 @@ from typing import Callable, List
 
 import pytest
 
-from harness import Envoy, MeshDir, TrellisServer, Upstream, envoy_binary, trellis_binary
+from harness import Envoy, MeshDir, TrellisServer, Upstream, envoy_binary, free_port, trellis_binary
 from harness.routing import RoutingMesh
+from harness.secure_mesh import SecureMesh
 
 LOG_TAIL_LINES = 150
 _processes_key = pytest.StashKey[List]()
@@ -175,3 +176,15 @@ def routing(mesh_dir, start_trellis, start_envoy, start_upstream) -> RoutingMesh
     mesh = RoutingMesh.start(mesh_dir, start_trellis, start_envoy, start_upstream)
     yield mesh
     mesh.assert_envoy_accepted_everything()
+
+
+@pytest.fixture
+def secure_mesh(mesh_dir, start_trellis, start_envoy, start_upstream, tmp_path) -> SecureMesh:
+    """harness/secure_mesh.py's mesh with a running server (no Envoy started yet)."""
+    app = start_upstream("backend")
+    mesh = SecureMesh(mesh_dir, None, app, tmp_path, start_envoy, service_port=free_port())  # type: ignore[arg-type]
+    mesh.address_of("client-a")
+    mesh.address_of("client-b")
+    mesh.write_config()
+    mesh.trellis = start_trellis(mesh_dir.path)
+    return mesh

@@ -13,8 +13,9 @@ from pathlib import Path
 import grpc
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness import eventually, free_port, http_get, service_entry
-from harness.security import mint_token, root_cert_path, secure_bootstrap_args
+from harness import eventually, http_get, service_entry
+from harness.secure_mesh import HOST as BACKEND, wait_ok
+from harness.security import mint_token, root_cert_path
 from harness.stats_stream import stats_message, stream_stats
 
 HOST = "echo.mesh.test"
@@ -32,71 +33,68 @@ def edges(server):
     return {(edge["source"], edge["destination"]): edge for edge in api(server, "/api/graph")["edges"]}
 
 
-def secure_client(mesh_dir, start_trellis, start_envoy, upstream, tmp_path):
-    """A server serving HOST (endpoint: `upstream`) and a sidecar `client` on the secure port
-    whose stats flush every 500 ms. (server, envoy, port)."""
-    port = free_port()
-    mesh_dir.write("echo.yaml", service_entry("echo", HOST, port, [(upstream.host, upstream.port)]))
-    server = start_trellis(mesh_dir.path)
-    token = mint_token(server.data_dir, "default", "client", tmp_path / "client.token")
-    envoy = start_envoy(server.secure_xds_address, name="client", metadata={"SERVICE_ACCOUNT": "client"},
-                        bootstrap_args=[*secure_bootstrap_args(root_cert_path(server.data_dir), token), *FAST_STATS])
-    envoy.wait_ready()
-    return server, envoy, port
+def test_traffic_between_two_sidecars_is_an_edge_in_the_graph_metrics_and_page(secure_mesh):
+    mesh = secure_mesh
+    backend = mesh.sidecar("backend", bootstrap_args=FAST_STATS)
+    client = mesh.sidecar("client-a", bootstrap_args=FAST_STATS)
+    backend.wait_ready()
+    client.wait_ready()
+    wait_ok(client, mesh, "client-a")
+    server = mesh.trellis
+    key = ("workload:default/client-a", f"service:{BACKEND}")
 
+    def responses(want_200, want_503=None):
+        def check():
+            edge = edges(server).get(key)
+            assert edge is not None, "no edge yet"
+            assert edge["responses"].get("200", 0) == want_200(), edge
+            if want_503 is not None:
+                assert edge["responses"].get("503", 0) == want_503, edge
+            return edge
+        return eventually(check, timeout=30, what="the edge client-a -> backend counted")
 
-def send(port, count):
-    """`count` requests through the sidecar; their statuses."""
-    return [http_get(f"http://127.0.0.1:{port}/", host_header=HOST, timeout=5.0).status for _ in range(count)]
-
-
-def test_traffic_between_sidecars_is_an_edge_in_the_graph_metrics_and_page(
-        mesh_dir, start_trellis, start_envoy, start_upstream, tmp_path):
-    upstream = start_upstream("echo")
-    server, envoy, port = secure_client(mesh_dir, start_trellis, start_envoy, upstream, tmp_path)
-    envoy.wait_for(lambda: send(port, 1) == [200], what="traffic through the sidecar")
-    assert send(port, 6) == [200] * 6
-    upstream.respond_with(503)
-    assert send(port, 3) == [503] * 3
-    total = upstream.request_count  # every request the sidecar sent, ground truth
-
-    key = ("workload:default/client", f"service:{HOST}")
-
-    def counted():
-        edge = edges(server).get(key)
-        assert edge is not None, "no edge yet"
-        assert edge["requests"] == total, edge
-        return edge
-
-    edge = eventually(counted, timeout=30, what=f"{total} requests on the edge client -> {HOST}")
-    assert edge["responses"] == {"200": total - 3, "503": 3}, edge
-    assert edge["errors"] == 3
-    assert abs(edge["successRate"] - (total - 3) / total) < 1e-9, edge
+    # Whatever the sidecar answered itself while the mesh came up (e.g. 503 before the backend
+    # listened) is counted too: start from what the edge holds once every 200 so far is in.
+    before = responses(lambda: mesh.app.request_count)["responses"]
+    ok, failed = before.get("200", 0) + 6, before.get("503", 0) + 3
+    assert [mesh.call("client-a").status for _ in range(6)] == [200] * 6
+    mesh.app.respond_with(503)
+    assert [mesh.call("client-a").status for _ in range(3)] == [503] * 3
+    edge = responses(lambda: ok, failed)
+    total = sum(edge["responses"].values())
+    errors = sum(count for code, count in edge["responses"].items() if int(code) >= 500)
+    assert edge["requests"] == total and edge["errors"] == errors, edge
+    assert abs(edge["successRate"] - (total - errors) / total) < 1e-9, edge
     assert edge["requestsPerSecond"] > 0
     assert edge["p99Milliseconds"] >= edge["p50Milliseconds"] >= 0, edge
-    graph = api(server, "/api/graph")
-    assert {node["id"] for node in graph["nodes"]} == set(key)
+    # The backend sidecar sends nothing outbound: no edge of its own.
+    assert set(edges(server)) == {key}, edges(server)
 
     # The same edge as Istio's standard series, labelled the way Istio's dashboards query them.
     metrics = http_get(server.http_url + "/metrics")
     assert metrics.status == 200
     families = {family.name: family for family in text_string_to_metric_families(metrics.body.decode())}
     by_code = {sample.labels["response_code"]: sample.value for sample in families["istio_requests"].samples
-               if sample.name == "istio_requests_total" and sample.labels["source_workload"] == "client"}
-    assert by_code == {"200": total - 3, "503": 3}, by_code
+               if sample.name == "istio_requests_total" and sample.labels["source_workload"] == "client-a"}
+    assert by_code == {code: float(count) for code, count in edge["responses"].items()}, by_code
+    assert by_code["200"] == ok and by_code["503"] == failed
     durations = [sample for sample in families["istio_request_duration_milliseconds"].samples
                  if sample.name.endswith("_count")]
-    assert [sample.value for sample in durations] == [total]
+    # Timed: every request that got an answer from upstream (not those the sidecar answered itself).
+    assert len(durations) == 1 and mesh.app.request_count <= durations[0].value <= total, durations
     labels = durations[0].labels
-    assert labels["source_workload_namespace"] == "default" and labels["destination_service"] == HOST
-    assert labels["reporter"] == "source" and labels["destination_service_name"] == "echo"
+    assert labels["source_workload_namespace"] == "default" and labels["destination_service"] == BACKEND
+    assert labels["reporter"] == "source" and labels["destination_service_name"] == "backend"
 
-    # The page, as a browser shows it: the nodes, the edge with its count, drawn as failing.
+    # The page, as a browser shows it: the nodes, the edge with its count, drawn as failing,
+    # and both proxies SYNCED.
     dom = render_page(server, ARTIFACTS / "service-graph.png")
-    assert 'data-id="workload:default/client"' in dom and f'data-id="service:{HOST}"' in dom, dom[:2000]
+    assert 'data-id="workload:default/client-a"' in dom and f'data-id="service:{BACKEND}"' in dom, dom[:2000]
     drawn = re.search(r'<g class="edge errors"[^>]*data-requests="(\d+)"', dom)
     assert drawn and int(drawn.group(1)) == total, dom[:4000]
-    assert envoy.node_id in dom and "SYNCED" in dom  # the proxy table
+    for envoy in (client, backend):
+        row = re.search(rf'<tr class="proxy" data-node="{re.escape(envoy.node_id)}">(.*?)</tr>', dom)
+        assert row and row.group(1).count(">SYNCED<") == 5, (envoy.name, row and row.group(1))
     assert (ARTIFACTS / "service-graph.png").stat().st_size > 0
 
 

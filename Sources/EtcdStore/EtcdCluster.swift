@@ -133,7 +133,15 @@ final class EtcdCluster: Sendable {
                 logger.debug("\(what): etcd at \(member.endpoint) unreachable (\(Self.describe(error))); trying the next member")
             } catch let error as RPCError {
                 if error.code == .cancelled, Task.isCancelled { throw CancellationError() }
+                // An answer (too many operations, too large, no permission...): the same on
+                // every member.
                 throw StoreError.unavailable("\(what): etcd at \(member.endpoint) refused it: \(Self.describe(error))")
+            } catch let error as StoreError {
+                throw error
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                throw StoreError.unavailable("\(what): etcd at \(member.endpoint): \(error)")
             }
         }
         throw StoreError.unavailable("\(what): no etcd member answered (\(failures.joined(separator: "; ")))")

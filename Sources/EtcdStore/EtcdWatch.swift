@@ -15,7 +15,7 @@ final class EtcdWatch: Sendable {
     private let cluster: EtcdCluster
     private let keys: EtcdKeySpace
     private let prefix: String
-    private let range: (key: [UInt8], rangeEnd: [UInt8])
+    private let range: (key: Data, rangeEnd: Data)
     private let continuation: Continuation
     private let state: Mutex<State>
 
@@ -31,8 +31,7 @@ final class EtcdWatch: Sendable {
         self.keys = keys
         self.prefix = prefix
         // A prefix no store key has still gets a stream that ends only with the store.
-        let range = keys.range(prefix: prefix) ?? keys.everything
-        self.range = ([UInt8](range.key), [UInt8](range.rangeEnd))
+        range = keys.range(prefix: prefix) ?? keys.everything
         self.continuation = continuation
         state = Mutex(State(delivered: after))
     }
@@ -67,13 +66,31 @@ final class EtcdWatch: Sendable {
 
     /// One Watch stream on `member`. Returns when the consumer stops; throws `StoreError` for
     /// an answer that ends the watch (compacted history, a refusal), anything else when the
-    /// stream broke.
+    /// stream broke or etcd did not accept the watch within the request timeout (a member that
+    /// takes connections but does not answer would otherwise hold it forever: keepalive pings
+    /// start only on a connection that is up).
     private func stream(on member: EtcdCluster.Member) async throws {
+        let timeout = cluster.requestTimeout
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.rpc(on: member) }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                guard self.state.withLock({ $0.created }) else {
+                    throw RPCError(code: .deadlineExceeded, message: "etcd did not accept the watch within \(timeout)")
+                }
+                await suspendUntilCancelled()
+            }
+            defer { group.cancelAll() }
+            try await group.next()
+        }
+    }
+
+    private func rpc(on member: EtcdCluster.Member) async throws {
         let after = state.withLock { $0.delivered }
         let create = Etcdserverpb_WatchRequest.with {
             $0.createRequest = .with {
-                $0.key = Data(range.key)
-                $0.rangeEnd = Data(range.rangeEnd)
+                $0.key = range.key
+                $0.rangeEnd = range.rangeEnd
                 // From the revision `after` itself (etcd's after + 1), so that etcd, not us,
                 // says whether it is compacted; its events are dropped below. After a
                 // compaction at etcd revision C a watch from C is still accepted although a
@@ -83,6 +100,9 @@ final class EtcdWatch: Sendable {
             }
         }
         try await member.watch.watch(
+            // etcd's "require leader": a member cut off from the cluster's leader ends the
+            // stream (after a few election timeouts) instead of keeping it open with no events.
+            metadata: ["hasleader": "true"],
             options: cluster.streamOptions,
             requestProducer: { writer in
                 try await writer.write(create)

@@ -99,6 +99,32 @@ import Testing
         }
     }
 
+    @Test("a watch on a member cut off from the others ends with .unavailable instead of going silent")
+    func watchOnIsolatedMember() async throws {
+        try await withScratchDirectory { directory in
+            try await EtcdServer.withCluster(of: 3, in: directory) { members in
+                let store = try EtcdConfigStore(endpoints: members.map(\.endpoint), requestTimeout: .seconds(1))
+                defer { store.close() }
+                let watch = store.watch(prefix: "", after: 0)
+                try await store.put("/k", [1])
+                #expect(try await nextEvents(1, of: watch).map(\.key) == ["/k"])
+
+                // The watch's member stays up but loses its quorum, so it gets no more changes;
+                // the other two take connections and never answer.
+                members[1].freeze(true)
+                members[2].freeze(true)
+                try await expectUnavailable(naming: "no etcd member answered") {
+                    _ = try await remainingEvents(of: watch, timeout: .seconds(30))
+                }
+                members[1].freeze(false)
+                members[2].freeze(false)
+                _ = try await eventually { try await store.revision() }
+                try await store.put("/k", [2])
+                #expect(try await nextEvents(1, of: store.watch(prefix: "", after: 1)).map(\.revision) == [2])
+            }
+        }
+    }
+
     @Test("keys live under the namespace: stores on one etcd see only their own")
     func namespaces() async throws {
         try await withScratchDirectory { directory in

@@ -93,8 +93,9 @@ final class EtcdCluster: Sendable {
     /// Runs a `call` that changes etcd. It is passed on to the next member only when the
     /// failed member surely never got it: `call` reports, with `Attempt.sent()` from its
     /// response handler, that the stream was opened (grpc-swift calls the handler only then),
-    /// and a deadline may pass after sending. Otherwise the outcome is unknown and the caller
-    /// gets `.unavailable`; a resend could apply the writes twice.
+    /// and a passed deadline counts as sent (it may pass after sending, before the handler
+    /// runs). Otherwise the outcome is unknown and the caller gets `.unavailable`: a resend
+    /// could apply the writes twice.
     func write<T: Sendable>(
         _ what: String, _ call: @Sendable (Member, CallOptions, Attempt) async throws -> T
     ) async throws -> T {

@@ -139,7 +139,7 @@ public final class EtcdConfigStore: ConfigStore {
 
     private func checkOpen() throws {
         if closed.load(ordering: .relaxed) {
-            throw StoreError.unavailable("etcd store \(cluster.endpointList)\(namespace): the store is closed")
+            throw StoreError.unavailable("the etcd store at \(cluster.endpointList) (namespace \(namespace.debugDescription)) is closed")
         }
     }
 }

@@ -22,7 +22,7 @@ struct KeyBytes: Hashable, Comparable, Sendable {
 extension String {
     /// Bytewise prefix test; `hasPrefix` compares Characters and would disagree with SQLite
     /// and etcd on combining marks.
-    func hasBytePrefix(_ prefix: String) -> Bool {
+    package func hasBytePrefix(_ prefix: String) -> Bool {
         utf8.starts(with: prefix.utf8)
     }
 }

@@ -1,8 +1,9 @@
 /// The backend-independent part of a commit: validating the writes, checking expectations
-/// and computing the events, so that every backend answers identically.
-enum Transaction {
+/// and computing the events, so that every backend answers identically (`package`: the etcd
+/// backend, a target of its own, uses it too).
+package enum Transaction {
     /// Rejects keys that no backend should store and keys named twice in one transaction.
-    static func validate(_ writes: [StoreWrite]) throws {
+    package static func validate(_ writes: [StoreWrite]) throws {
         var seen = Set<KeyBytes>()
         for write in writes {
             try KeyBytes.validate(write.key)
@@ -36,7 +37,7 @@ enum Transaction {
         return events.sorted { KeyBytes($0.key) < KeyBytes($1.key) }
     }
 
-    static func check(_ expectation: StoreExpectation, key: String, against existing: StoredEntry?) throws {
+    package static func check(_ expectation: StoreExpectation, key: String, against existing: StoredEntry?) throws {
         let holds =
             switch expectation {
             case .any: true
@@ -50,7 +51,7 @@ enum Transaction {
 
     /// The revision through which history is dropped after a commit at `revision`: the last
     /// `historyLimit` revisions are kept.
-    static func compactionPoint(after revision: StoreRevision, historyLimit: Int) -> StoreRevision {
+    package static func compactionPoint(after revision: StoreRevision, historyLimit: Int) -> StoreRevision {
         max(0, revision - StoreRevision(historyLimit))
     }
 }

@@ -1,11 +1,14 @@
 import ConfigStore
+import EtcdStore
 import Foundation
 import Testing
 
-/// Every backend the contract suite runs against; an etcd backend joins as one more case.
+/// Every backend the contract suite runs against.
 enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case inMemory
     case sqlite
+    /// A real etcd per test (EtcdServer), fresh and empty.
+    case etcd
 
     var testDescription: String { rawValue }
 
@@ -23,6 +26,15 @@ enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
                 try store.close()
                 return try result.get()
             }
+        case .etcd:
+            return try await withScratchDirectory { directory in
+                try await EtcdServer.with(in: directory) { server in
+                    let store = try EtcdConfigStore(endpoints: [server.endpoint], historyLimit: historyLimit)
+                    let result = await Result { try await body(store) }
+                    store.close()
+                    return try result.get()
+                }
+            }
         }
     }
 
@@ -31,6 +43,7 @@ enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
         switch store {
         case let store as InMemoryConfigStore: store.close()
         case let store as SQLiteConfigStore: try store.close()
+        case let store as EtcdConfigStore: store.close()
         default: Issue.record("unknown store type \(type(of: store))")
         }
     }

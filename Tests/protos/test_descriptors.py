@@ -1,20 +1,24 @@
-"""Guards Protos/ against drifting from Envoy's wire format.
+"""Guards Protos/ against drifting from Envoy's and etcd's wire formats.
 
 Every .proto under Protos/ is written by hand and declares a subset of Envoy's
-v3 / xDS API (plus the Prometheus data model Envoy's metrics service sends).
-This test compiles them with protoc (from grpcio-tools, which ships the
-google/protobuf well-known includes) and compares every message, enum and
-service with a reference: the descriptors shipped in PyPI `xds-protos`, or,
-for names xds-protos lacks (envoy.service.metrics.v3, io.prometheus.client),
-the betterproto2 dataclasses of PyPI `envoy-data-plane`, read without
-importing them (data_plane_reference.py):
+v3 / xDS API (plus the Prometheus data model Envoy's metrics service sends) or
+of etcd's v3 API (Protos/etcd/, for the etcd config store). This test compiles
+them with protoc (from grpcio-tools, which ships the google/protobuf
+well-known includes) and compares every message, enum and service with a
+reference: the descriptors shipped in PyPI `xds-protos`, or, for names
+xds-protos lacks (envoy.service.metrics.v3, io.prometheus.client), the
+betterproto2 dataclasses of PyPI `envoy-data-plane`, read without importing
+them (data_plane_reference.py); etcd's packages (etcdserverpb, mvccpb) are
+compared with the serialized descriptors of PyPI `aetcd` only, also read
+without importing them (etcd_reference.py):
 
 - each message / enum / service must exist in the reference under the same
-  full name, in a file with the same path (so Protos/ mirrors Envoy's layout);
+  full name, in a file with the same path (so Protos/ mirrors Envoy's and
+  etcd's layouts);
 - each declared field must exist in the reference with the same name, number,
   type, label, type_name, proto3-optional flag and oneof name;
-- no declared field may be deprecated in Envoy (except ALLOWED_DEPRECATED;
-  only xds-protos records deprecation);
+- no declared field may be deprecated upstream (except ALLOWED_DEPRECATED;
+  xds-protos and aetcd record deprecation, envoy-data-plane does not);
 - each declared enum value must exist with the same number;
 - each rpc must exist with the same input/output types and streaming flags;
 - each file's first line names the reference its declarations were found in.
@@ -44,6 +48,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import data_plane_reference  # noqa: E402
+import etcd_reference  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 PROTOS = REPO / "Protos"
@@ -92,7 +97,7 @@ def compile_protos(root: pathlib.Path) -> tuple[descriptor_pb2.FileDescriptorSet
 
 
 # --------------------------------------------------------------------------
-# Reference descriptors: xds-protos first, then envoy-data-plane
+# Reference descriptors: aetcd for etcd's packages; else xds-protos first, then envoy-data-plane
 # --------------------------------------------------------------------------
 
 
@@ -134,11 +139,18 @@ def _reference_file_proto(file_name: str) -> descriptor_pb2.FileDescriptorProto:
 
 
 XDS_PROTOS = "xds-protos"
-REFERENCES = f"{XDS_PROTOS} or {data_plane_reference.NAME}"
+ENVOY_REFERENCES = f"{XDS_PROTOS} or {data_plane_reference.NAME}"
+
+
+def _references_for(full_name: str) -> str:
+    return etcd_reference.NAME if etcd_reference.covers(full_name) else ENVOY_REFERENCES
 
 
 def _find_reference(kind: str, full_name: str, our_file: str, ours):
     """(reference name, its file names for full_name, its DescriptorProto-like) or None."""
+    if etcd_reference.covers(full_name):
+        found = etcd_reference.find(kind, full_name)
+        return (etcd_reference.NAME, *found) if found is not None else None
     found = _find_in_xds_protos(kind, full_name, our_file)
     if found is not None:
         return XDS_PROTOS, *found
@@ -211,7 +223,7 @@ def _check_file(full_name: str, our_file: str, ref_name: str, ref_files: tuple[s
 def check_message(full_name: str, ours: descriptor_pb2.DescriptorProto, our_file: str) -> list[str]:
     found = _find_reference("message", full_name, our_file, ours)
     if found is None:
-        return [f"{full_name}: message does not exist in {REFERENCES}"]
+        return [f"{full_name}: message does not exist in {_references_for(full_name)}"]
     ref_name, ref_files, ref = found
     errors = _check_file(full_name, our_file, ref_name, ref_files)
     ref_fields = {f.name: f for f in ref.field}
@@ -234,7 +246,7 @@ def check_message(full_name: str, ours: descriptor_pb2.DescriptorProto, our_file
         if f.proto3_optional != r.proto3_optional:
             errors.append(f"{where}: proto3_optional {f.proto3_optional} != {ref_name} {r.proto3_optional}")
         if r.options.deprecated and where not in ALLOWED_DEPRECATED:
-            errors.append(f"{where}: deprecated in Envoy; do not declare it (or add it to ALLOWED_DEPRECATED)")
+            errors.append(f"{where}: deprecated in {ref_name}; do not declare it (or add it to ALLOWED_DEPRECATED)")
         ours_oneof, ref_oneof = _oneof_name(ours, f), _oneof_name(ref, r)
         if ours_oneof != ref_oneof:
             errors.append(f"{where}: oneof {ours_oneof or '-'} != {ref_name} {ref_oneof or '-'}")
@@ -246,7 +258,7 @@ def check_message(full_name: str, ours: descriptor_pb2.DescriptorProto, our_file
 def check_enum(full_name: str, ours: descriptor_pb2.EnumDescriptorProto, our_file: str) -> list[str]:
     found = _find_reference("enum", full_name, our_file, ours)
     if found is None:
-        return [f"{full_name}: enum does not exist in {REFERENCES}"]
+        return [f"{full_name}: enum does not exist in {_references_for(full_name)}"]
     ref_name, ref_files, ref = found
     errors = _check_file(full_name, our_file, ref_name, ref_files)
     ref_values = {v.name: v.number for v in ref.value}
@@ -261,7 +273,7 @@ def check_enum(full_name: str, ours: descriptor_pb2.EnumDescriptorProto, our_fil
 def check_service(full_name: str, ours: descriptor_pb2.ServiceDescriptorProto, our_file: str) -> list[str]:
     found = _find_reference("service", full_name, our_file, ours)
     if found is None:
-        return [f"{full_name}: service does not exist in {REFERENCES}"]
+        return [f"{full_name}: service does not exist in {_references_for(full_name)}"]
     ref_name, ref_files, ref = found
     errors = _check_file(full_name, our_file, ref_name, ref_files)
     ref_methods = {m.name: m for m in ref.method}
@@ -316,9 +328,10 @@ def check_tree(root: pathlib.Path) -> list[str]:
 
 # e.g. "// Subset of Envoy's envoy.config.core.v3 used by Trellis; field numbers verified against
 # xds-protos by Tests/protos/test_descriptors.py." (on one line); the package may be followed
-# by a parenthesised note, and the owner is Prometheus for io.prometheus.client.
+# by a parenthesised note, and the owner is Prometheus for io.prometheus.client, etcd for
+# etcd's packages.
 HEADER = re.compile(
-    r"^// Subset of (Envoy|Prometheus)'s (?P<package>[a-z0-9_.]+)(?: \([^()]+\))? used by Trellis; "
+    r"^// Subset of (Envoy|Prometheus|etcd)'s (?P<package>[a-z0-9_.]+)(?: \([^()]+\))? used by Trellis; "
     r"field numbers verified against (?P<reference>[a-z-]+) by Tests/protos/test_descriptors\.py\.$"
 )
 
@@ -345,7 +358,7 @@ def test_file_header_and_package(file_name):
     text = (PROTOS / file_name).read_text()
     first = text.splitlines()[0] if text else ""
     header = HEADER.match(first)
-    assert header, f"{file_name}: first line must be the 'Subset of Envoy's …' comment, got {first!r}"
+    assert header, f"{file_name}: first line must be the 'Subset of Envoy's …' (or etcd's …) comment, got {first!r}"
     assert not re.search(r"^\s*option\s|\[\s*\(|validate\.|udpa\.", text, re.M), (
         f"{file_name}: no options or validate/udpa annotations in Protos/"
     )
@@ -396,7 +409,7 @@ MUTATIONS = [
         "envoy/config/cluster/v3/cluster.proto",
         "bool respect_dns_ttl = 39;",
         "bool respect_dns_ttl = 39;\n  bool use_tcp_for_dns_lookups = 45;",
-        "envoy.config.cluster.v3.Cluster.use_tcp_for_dns_lookups: deprecated in Envoy; "
+        "envoy.config.cluster.v3.Cluster.use_tcp_for_dns_lookups: deprecated in xds-protos; "
         "do not declare it (or add it to ALLOWED_DEPRECATED)",
     ),
     # Checked against envoy-data-plane (xds-protos does not ship io.prometheus.client).
@@ -425,6 +438,43 @@ MUTATIONS = [
         "rpc StreamMetrics(StreamMetricsMessage)",
         "envoy.service.metrics.v3.MetricsService.StreamMetrics: client_streaming False != envoy-data-plane True",
     ),
+    # Checked against aetcd (etcd's packages are looked up there only).
+    (
+        "etcd/api/mvccpb/kv.proto",
+        "int64 mod_revision = 3;",
+        "int64 mod_revision = 7;",
+        "mvccpb.KeyValue.mod_revision: number 7 != aetcd 3",
+    ),
+    (
+        "etcd/api/etcdserverpb/rpc.proto",
+        "int64 compact_revision = 5;",
+        "uint64 compact_revision = 5;",
+        "etcdserverpb.WatchResponse.compact_revision: type TYPE_UINT64 != aetcd TYPE_INT64",
+    ),
+    (
+        "etcd/api/etcdserverpb/rpc.proto",
+        "    int64 mod_revision = 6;\n  }",
+        "  }\n  int64 mod_revision = 6;",
+        "etcdserverpb.Compare.mod_revision: oneof - != aetcd target_union",
+    ),
+    (
+        "etcd/api/etcdserverpb/rpc.proto",
+        "LEASE = 4;",
+        "LEASE = 5;",
+        "etcdserverpb.Compare.CompareTarget.LEASE: number 5 != aetcd 4",
+    ),
+    (
+        "etcd/api/etcdserverpb/rpc.proto",
+        "rpc Watch(stream WatchRequest) returns (stream WatchResponse);",
+        "rpc Watch(WatchRequest) returns (stream WatchResponse);",
+        "etcdserverpb.Watch.Watch: client_streaming False != aetcd True",
+    ),
+    (
+        "etcd/api/etcdserverpb/rpc.proto",
+        "repeated mvccpb.Event events = 11;",
+        "repeated mvccpb.KeyValue events = 11;",
+        "etcdserverpb.WatchResponse.events: type_name .mvccpb.KeyValue != aetcd .mvccpb.Event",
+    ),
 ]
 
 
@@ -451,6 +501,33 @@ def test_checker_rejects_unknown_message(tmp_path):
     assert errors == [
         "envoy.config.core.v3.NotInEnvoy: message does not exist in xds-protos or envoy-data-plane"
     ], errors
+
+
+def test_checker_rejects_unknown_etcd_message(tmp_path):
+    root = tmp_path / "Protos"
+    shutil.copytree(PROTOS, root)
+    target = root / "etcd/api/mvccpb/kv.proto"
+    target.write_text(target.read_text() + "\nmessage NotInEtcd {\n  string x = 1;\n}\n")
+    errors = check_tree(root)
+    assert errors == ["mvccpb.NotInEtcd: message does not exist in aetcd"], errors
+
+
+def test_checker_wants_etcds_file_layout(tmp_path):
+    """etcd keeps mvccpb in etcd/api/mvccpb/kv.proto; aetcd's bare kv.proto is mapped there."""
+    root = tmp_path / "Protos"
+    shutil.copytree(PROTOS, root)
+    (root / "etcd/api/mvccpb/kv.proto").rename(root / "etcd/api/mvccpb/keys.proto")
+    rpc = root / "etcd/api/etcdserverpb/rpc.proto"
+    rpc.write_text(rpc.read_text().replace('"etcd/api/mvccpb/kv.proto"', '"etcd/api/mvccpb/keys.proto"'))
+    errors = check_tree(root)
+    assert "mvccpb.KeyValue: declared in etcd/api/mvccpb/keys.proto but aetcd declares it in " \
+        "etcd/api/mvccpb/kv.proto" in errors, errors
+
+
+def test_etcd_reference_is_read_not_imported():
+    """aetcd's modules would register rpc.proto / kv.proto in the default pool (and need grpcio)."""
+    assert any(etcd_reference.covers(c[1]) for c in _CASES), "no etcd declarations checked"
+    assert not [m for m in sys.modules if m == "aetcd" or m.startswith("aetcd.")]
 
 
 def test_data_plane_reference_agrees_with_xds_protos(monkeypatch):

@@ -8,9 +8,9 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-// Subset of Envoy's envoy.service.metrics.v3 used by Trellis: the stats sink every bootstrap
-// points at the control plane (envoy.stat_sinks.metrics_service). Field numbers verified by
-// Tests/protos/test_descriptors.py (against envoy-data-plane: xds-protos does not ship this file).
+// Subset of Envoy's envoy.service.metrics.v3 used by Trellis; field numbers verified against envoy-data-plane by Tests/protos/test_descriptors.py.
+// The stats sink every bootstrap points at the control plane (envoy.stat_sinks.metrics_service);
+// xds-protos does not ship this file.
 
 import SwiftProtobuf
 

@@ -8,10 +8,9 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-// Subset of Prometheus's client data model (io.prometheus.client) that Envoy's metrics service
-// sink sends: counters, gauges, summaries and classic histograms. Upstream declares it proto2;
-// proto3 decodes the same bytes (no repeated scalars here, so packing never differs). Field
-// numbers verified by Tests/protos/test_descriptors.py.
+// Subset of Prometheus's io.prometheus.client (as Envoy's metrics service sends it) used by Trellis; field numbers verified against envoy-data-plane by Tests/protos/test_descriptors.py.
+// Counters, gauges, summaries and classic histograms. Upstream declares it proto2; proto3 decodes
+// the same bytes (no repeated scalars here, so packing never differs).
 
 import SwiftProtobuf
 

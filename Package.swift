@@ -146,7 +146,7 @@ let package = Package(
             name: "ControlPlane",
             dependencies: [
                 "MeshAPI", "XDSTranslator", "XDSCache", "XDSServer", "EnvoyAPI", "CertificateAuthority", "AdminAPI",
-                "ConfigStore", "MeshTelemetry",
+                "ConfigStore", "MeshTelemetry", "EtcdStore",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),

@@ -34,6 +34,7 @@ public enum ControlPlaneError: Error, CustomStringConvertible {
     case certificateAuthority(String)
     /// `--store-key-file` and why it cannot be used.
     case storeKey(String, String)
+    case store(String)
 
     public var description: String {
         switch self {
@@ -43,6 +44,7 @@ public enum ControlPlaneError: Error, CustomStringConvertible {
         case .invalidAddress(let text): "invalid address '\(text)': expected HOST:PORT, e.g. 127.0.0.1:15010"
         case .certificateAuthority(let reason): "cannot start the certificate authority: \(reason)"
         case .storeKey(let path, let reason): "cannot use --store-key-file '\(path)': \(reason)"
+        case .store(let reason): "cannot open the store: \(reason)"
         }
     }
 }

@@ -1,6 +1,7 @@
 import AdminAPI
 import CertificateAuthority
 import ConfigStore
+import EtcdStore
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
@@ -40,6 +41,8 @@ public struct ControlPlaneServer: Sendable {
         public var maxRequestBytes = 4 << 20
         /// How long an auto-registered WorkloadEntry outlives its proxy's last stream.
         public var workloadCleanupGrace: Duration = .seconds(10)
+        /// Where the mesh's own state lives (`--store`).
+        public var store: StoreLocation = .embedded
         /// This replica's name in `proxy-status` (`--replica-name`).
         public var replicaName: String = ProcessInfo.processInfo.hostName
 
@@ -75,7 +78,8 @@ public struct ControlPlaneServer: Sendable {
         try prepareDataDirectory()
         let previouslyServed = previouslyServedResources()
         let status = StatusFile(dataDirectory: options.dataDirectory, logger: logger)
-        let authority = try loadAuthority()
+        let store = try openStore()
+        let authority = try await loadAuthority(store: store)
         let certificates = WorkloadCertificates(
             issuer: authority, lifetime: options.workloadCertificateLifetime, logger: logger)
         let metrics = ServerMetrics()
@@ -86,7 +90,6 @@ public struct ControlPlaneServer: Sendable {
         // it already serves unprobed entries as UNHEALTHY. The controller reads the set itself.
         let prober = WorkloadProber(logger: logger) { _ in controller.workloadHealthChanged() }
         controller.setWorkloadHealth(prober)
-        let store = try openStore()
         do {
             try await WorkloadTokens(store: store).importLegacy(dataDirectory: options.dataDirectory)
         } catch {
@@ -278,26 +281,57 @@ public struct ControlPlaneServer: Sendable {
         }
     }
 
-    private func loadAuthority() throws(ControlPlaneError) -> CertificateAuthority {
-        do {
-            if let plugin = options.pluginCADirectory {
+    /// The plug-in CA when given; else the self-managed root: in the data dir with the
+    /// embedded store, in the store (its key sealed) when replicas share etcd, with its public
+    /// certificate written to `DATA_DIR/ca/root-cert.pem` for bootstraps either way.
+    private func loadAuthority(store: any ConfigStore) async throws(ControlPlaneError) -> CertificateAuthority {
+        let directory = (options.dataDirectory as NSString).appendingPathComponent("ca")
+        switch (options.pluginCADirectory, options.store) {
+        case (let plugin?, _):
+            do {
                 return try CertificateAuthority.loadPlugin(directory: plugin, trustDomain: options.trustDomain)
+            } catch {
+                throw .certificateAuthority("\(error)")
             }
-            let directory = (options.dataDirectory as NSString).appendingPathComponent("ca")
-            return try CertificateAuthority.loadOrCreate(directory: directory, trustDomain: options.trustDomain)
-        } catch {
-            throw .certificateAuthority("\(error)")
+        case (nil, .embedded):
+            do {
+                return try CertificateAuthority.loadOrCreate(directory: directory, trustDomain: options.trustDomain)
+            } catch {
+                throw .certificateAuthority("\(error)")
+            }
+        case (nil, .etcd(_, let keyFile)):
+            let authority = try await StoredCertificateAuthority.loadOrCreate(
+                store: store, key: try StoreKey.load(path: keyFile), trustDomain: options.trustDomain)
+            do {
+                try FileManager.default.createDirectory(
+                    atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                try SecretFiles.write(
+                    authority.rootCertificatePEM, to: (directory as NSString).appendingPathComponent("root-cert.pem"),
+                    mode: 0o644)
+            } catch {
+                throw .dataDirectory(options.dataDirectory, "cannot write ca/root-cert.pem: \(error)")
+            }
+            return authority
         }
     }
 
-    /// The embedded store, `DATA_DIR/trellis.db`. A file that is not a readable database stops
-    /// the server with the reason; it is never replaced by an empty one.
-    private func openStore() throws(ControlPlaneError) -> SQLiteConfigStore {
-        let path = (options.dataDirectory as NSString).appendingPathComponent("trellis.db")
-        do {
-            return try SQLiteConfigStore(path: path)
-        } catch {
-            throw .dataDirectory(options.dataDirectory, "cannot open the store \(path): \(error)")
+    /// The embedded store, `DATA_DIR/trellis.db` (a file that is not a readable database stops
+    /// the server with the reason; it is never replaced by an empty one), or etcd.
+    private func openStore() throws(ControlPlaneError) -> any ConfigStore {
+        switch options.store {
+        case .embedded:
+            let path = (options.dataDirectory as NSString).appendingPathComponent("trellis.db")
+            do {
+                return try SQLiteConfigStore(path: path)
+            } catch {
+                throw .dataDirectory(options.dataDirectory, "cannot open the store \(path): \(error)")
+            }
+        case .etcd(let endpoints, _):
+            do {
+                return try EtcdConfigStore(endpoints: endpoints, logger: logger)
+            } catch {
+                throw .store("cannot use etcd at \(endpoints.map(\.description).joined(separator: ",")): \(error)")
+            }
         }
     }
 

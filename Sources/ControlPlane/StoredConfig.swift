@@ -69,6 +69,8 @@ final class StoredConfig: Sendable {
     /// Follows the store until cancelled. History the store no longer keeps (or a broken
     /// watch) means reading everything again; until then the last mirror keeps serving.
     func follow() async {
+        // Logged once per outage (its message changes with every member tried), not per retry.
+        var outage = false
         while !Task.isCancelled {
             let after = state.withLock { $0.revision }
             do {
@@ -77,21 +79,19 @@ final class StoredConfig: Sendable {
                     wakeup.signal()
                 }
             } catch {
-                if !(error is CancellationError) {
+                if !(error is CancellationError), !outage {
                     logger.warning("store watch ended: \(error); reading the store again")
-                    if case StoreError.compacted = error {} else { state.withLock { $0.problem = "\(error)" } }
                 }
+                if case StoreError.unavailable = error { state.withLock { $0.problem = "\(error)" } }
             }
             guard !Task.isCancelled else { return }
             do {
                 try await load()
+                outage = false
             } catch {
-                let first = state.withLock { state in
-                    defer { state.problem = "\(error)" }
-                    return state.problem != "\(error)"
-                }
-                // Once per problem, not once a second for the whole outage.
-                if first { logger.error("cannot read the store: \(error); serving the last configuration read, retrying") }
+                state.withLock { $0.problem = "\(error)" }
+                if !outage { logger.error("cannot read the store: \(error); serving the last configuration read, retrying") }
+                outage = true
                 try? await Task.sleep(for: .seconds(1))  // cancellation ends the loop above
             }
         }

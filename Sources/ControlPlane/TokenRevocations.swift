@@ -7,12 +7,13 @@ import Logging
 /// gone by then are ended and the watch starts again from the present.
 enum TokenRevocations {
     static func follow(store: any ConfigStore, connections: ProxyConnections, logger: Logger) async {
-        var failure: String?
+        var failing = false
         while !Task.isCancelled {
             do {
                 let (entries, revision) = try await store.list(prefix: WorkloadTokens.keyPrefix)
                 connections.revokeAll(except: Set(entries.compactMap { WorkloadTokens.tokenHash(ofKey: $0.key) }))
-                failure = nil
+                if failing { logger.notice("following token revocations again") }
+                failing = false
                 for try await event in store.watch(prefix: WorkloadTokens.keyPrefix, after: revision) {
                     guard case .delete(let key, _) = event, let hash = WorkloadTokens.tokenHash(ofKey: key) else { continue }
                     let ended = connections.revoke(tokenHash: hash)
@@ -20,8 +21,9 @@ enum TokenRevocations {
                 }
                 if Task.isCancelled { return }
             } catch {
-                if failure != "\(error)" { logger.error("cannot follow token revocations: \(error); retrying") }
-                failure = "\(error)"
+                // Once per outage (its message changes with every member tried), not per retry.
+                if !failing { logger.error("cannot follow token revocations: \(error); retrying") }
+                failing = true
             }
             // A closed store or a broken watch: start over shortly (cancellation ends the loop).
             try? await Task.sleep(for: .milliseconds(200))

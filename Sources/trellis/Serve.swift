@@ -56,6 +56,16 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("workload-cleanup-grace"), help: "How long an auto-registered WorkloadEntry (WorkloadGroup, WORKLOAD_GROUP metadata) outlives its proxy's last stream (Go duration).")
     var workloadCleanupGrace: String = "10s"
 
+    @Option(
+        name: .customLong("store"),
+        help: "Where the mesh's own state lives: sqlite (DATA_DIR/trellis.db, one server) or etcd://HOST:PORT[,HOST:PORT...] (shared by replicas).")
+    var store: String?
+
+    @Option(
+        name: .customLong("store-key-file"),
+        help: "With --store etcd://: the key (one line, 32 random bytes in base64, mode 0600, the same file for every replica) that seals the CA's key in etcd.")
+    var storeKeyFile: String?
+
     @Option(name: .customLong("replica-name"), help: "This replica's name in proxy-status (default: HOSTNAME:SECURE-XDS-PORT).")
     var replicaName: String?
 
@@ -82,6 +92,11 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
         guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json") }
+        do {
+            _ = try StoreLocation.parse(store, keyFile: storeKeyFile)
+        } catch {
+            throw ValidationError(error.description)
+        }
     }
 
     /// `--stream-idle-timeout`, nil for `0`.
@@ -111,6 +126,7 @@ struct Serve: AsyncParsableCommand {
         options.httpAddress = try parseAddress(httpAddress, flag: "--http-address")
         options.maxRequestBytes = maxRequestBytes
         options.workloadCleanupGrace = try parseShortDuration(workloadCleanupGrace, flag: "--workload-cleanup-grace")
+        options.store = try StoreLocation.parse(store, keyFile: storeKeyFile)
         options.replicaName = replicaName ?? "\(ProcessInfo.processInfo.hostName):\(options.secureXDSAddress.port)"
         do {
             try await ControlPlaneServer(options: options, logger: logger).run()

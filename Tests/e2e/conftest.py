@@ -188,3 +188,15 @@ def secure_mesh(mesh_dir, start_trellis, start_envoy, start_upstream, tmp_path) 
     mesh.write_config()
     mesh.trellis = start_trellis(mesh_dir.path)
     return mesh
+
+
+@pytest.fixture
+def etcd_cluster(tmp_path):
+    """A real 3-member etcd cluster on loopback (harness/etcd.py), stopped at teardown."""
+    from harness.etcd import EtcdCluster
+
+    cluster = EtcdCluster(tmp_path / "etcd")
+    try:
+        yield cluster
+    finally:
+        cluster.close()

@@ -17,7 +17,7 @@ public final class EtcdConfigStore: ConfigStore {
     public let endpoints: [EtcdEndpoint]
     public var namespace: String { keys.namespace }
 
-    private let cluster: EtcdCluster
+    let cluster: EtcdCluster
     private let keys: EtcdKeySpace
     private let historyLimit: Int?
     private let watches = WatchRegistry()
@@ -77,10 +77,14 @@ public final class EtcdConfigStore: ConfigStore {
 
     @discardableResult
     public func commit(_ writes: [StoreWrite]) async throws -> StoreRevision {
+        try await commit(writes, leaseID: 0)
+    }
+
+    func commit(_ writes: [StoreWrite], leaseID: Int64) async throws -> StoreRevision {
         try keys.validate(writes)
         try checkOpen()
         guard !writes.isEmpty else { return try await revision() }
-        let request = EtcdTransaction.request(for: writes, in: keys)
+        let request = EtcdTransaction.request(for: writes, in: keys, lease: leaseID)
         let response = try await cluster.write("commit") { member, options, attempt in
             try await member.kv.txn(request: ClientRequest(message: request), options: options) { response in
                 attempt.sent()

@@ -10,7 +10,7 @@ enum EtcdTransaction {
     /// on any replica, sees them in key order as the contract wants); and as the failure
     /// branch a read of every key with an expectation, in `writes` order, to tell which one
     /// failed.
-    static func request(for writes: [StoreWrite], in keys: EtcdKeySpace) -> Etcdserverpb_TxnRequest {
+    static func request(for writes: [StoreWrite], in keys: EtcdKeySpace, lease: Int64 = 0) -> Etcdserverpb_TxnRequest {
         var request = Etcdserverpb_TxnRequest()
         for write in writes {
             guard let compare = compare(write.expectation, key: keys.etcdKey(write.key)) else { continue }
@@ -22,7 +22,14 @@ enum EtcdTransaction {
         for (key, write) in ordered {
             switch write {
             case .put(_, let value, _):
-                request.success.append(.with { $0.requestPut = .with { $0.key = key; $0.value = Data(value) } })
+                request.success.append(
+                    .with {
+                        $0.requestPut = .with {
+                            $0.key = key
+                            $0.value = Data(value)
+                            $0.lease = lease
+                        }
+                    })
             case .delete:
                 // A delete of an absent key changes nothing and, alone, moves no revision.
                 request.success.append(.with { $0.requestDeleteRange = .with { $0.key = key } })

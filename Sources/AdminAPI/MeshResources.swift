@@ -56,8 +56,11 @@ public actor MeshResources {
     /// Validates the documents of `files` (one or more each; a file's path names it in
     /// diagnostics) against the whole configuration and stores every resource in them in one
     /// transaction, or none. `alsoWrite` joins that transaction (e.g. a workload's token).
+    /// `lease`: every resource written is bound to it (a store with leases deletes them when it
+    /// expires); an unchanged resource is written again so that it moves onto the lease.
     public func apply(
-        _ files: [ConfigFile], target: Target? = nil, dryRun: Bool = false, alsoWrite: [StoreWrite] = []
+        _ files: [ConfigFile], target: Target? = nil, dryRun: Bool = false, alsoWrite: [StoreWrite] = [],
+        lease: StoreLease? = nil
     ) async throws(APIError) -> ApplyResult {
         let (documents, current, loaded) = try await load(files, target: target)
         let diagnostics = loaded.diagnostics
@@ -84,6 +87,16 @@ public actor MeshResources {
             }
             if let existing, existing.document == document.normalized {
                 outcomes.append(Outcome(action: .unchanged, resource: existing))
+                if lease != nil {
+                    do {
+                        writes.append(
+                            .put(
+                                key: StoredResource.storeKey(key), value: try existing.value(),
+                                expect: .modRevision(existing.modRevision)))
+                    } catch {
+                        throw .unavailable("\(key): cannot be stored again: \(error)")
+                    }
+                }
                 continue
             }
             let resource = StoredResource(key: key, document: document.normalized, createdAt: existing?.createdAt ?? now())
@@ -102,8 +115,8 @@ public actor MeshResources {
         let warnings = diagnostics.filter { $0.severity == .warning }
         writes += alsoWrite
         guard !dryRun, !writes.isEmpty else { return ApplyResult(outcomes: outcomes, warnings: warnings) }
-        let revision = try await commit(writes)
-        for index in outcomes.indices where outcomes[index].action != .unchanged {
+        let revision = try await commit(writes, lease: lease)
+        for index in outcomes.indices where outcomes[index].action != .unchanged || lease != nil {
             outcomes[index].resource.modRevision = revision
         }
         return ApplyResult(outcomes: outcomes, warnings: warnings)
@@ -237,9 +250,18 @@ public actor MeshResources {
         }
     }
 
-    private func commit(_ writes: [StoreWrite]) async throws(APIError) -> StoreRevision {
+    /// The store's leases, when it has them (etcd): what a replica writes for a proxy it serves
+    /// lives only while it keeps the lease alive.
+    public nonisolated var leases: (any LeasingConfigStore)? { store as? any LeasingConfigStore }
+
+    private func commit(_ writes: [StoreWrite], lease: StoreLease? = nil) async throws(APIError) -> StoreRevision {
         do {
-            let revision = try await store.commit(writes)
+            let revision: StoreRevision
+            if let lease, let leases {
+                revision = try await leases.commit(writes, lease: lease)
+            } else {
+                revision = try await store.commit(writes)
+            }
             committed()
             return revision
         } catch let error as StoreError {

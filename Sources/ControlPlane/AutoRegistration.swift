@@ -1,4 +1,5 @@
 import AdminAPI
+import ConfigStore
 import EnvoyAPI
 import Foundation
 import GRPCCore
@@ -12,6 +13,11 @@ import XDSTranslator
 /// group (`istio.io/autoRegistrationGroup`). The entry is removed once no stream has held it
 /// for the cleanup grace; a reconnect within the grace keeps it. A change of the group's
 /// template or labels is written to the entries of its connected proxies.
+///
+/// On a store with leases (replicas on etcd) each entry is bound to a lease of the grace that
+/// the replica holding the proxy's stream keeps alive: when the stream ends, or the replica
+/// crashes, etcd removes the entry a grace later unless the proxy came back to some replica,
+/// which then writes the entry under a lease of its own.
 actor AutoRegistration {
     /// What a connected proxy contributed to its entry, to rebuild it when the group changes.
     private struct Registrant {
@@ -29,6 +35,8 @@ actor AutoRegistration {
     private var registrants: [ResourceKey: Registrant] = [:]
     private var cleanups: [ResourceKey: Task<Void, Never>] = [:]
     private var groups: [ResourceKey: WorkloadGroup] = [:]
+    /// Per entry held here, on a store with leases: its lease and when it was last refreshed.
+    private var leases: [ResourceKey: (lease: StoreLease, refreshed: ContinuousClock.Instant)] = [:]
 
     init(resources: MeshResources, grace: Duration, logger: Logger) {
         self.resources = resources
@@ -86,18 +94,24 @@ actor AutoRegistration {
         return key
     }
 
-    /// One stream of the entry ended: when none is left, the entry goes after the grace.
+    /// One stream of the entry ended: when none is left, the entry goes after the grace (its
+    /// lease is no longer kept alive, or it is deleted then).
     func release(_ key: ResourceKey) {
         guard var registrant = registrants[key] else { return }
         registrant.streams -= 1
         registrants[key] = registrant
         guard registrant.streams <= 0 else { return }
+        if leases.removeValue(forKey: key) != nil {
+            registrants[key] = nil
+            return
+        }
         scheduleCleanup(key)
     }
 
     /// `reconcile` once a second with the configuration served, until cancelled.
     func follow(_ served: @Sendable () -> MeshConfig) async {
         while !Task.isCancelled {
+            await keepLeasesAlive()
             await reconcile(config: served())
             try? await Task.sleep(for: .seconds(1))  // cancellation ends the loop
         }
@@ -106,7 +120,9 @@ actor AutoRegistration {
     /// Auto-registered entries that no stream holds (e.g. after a restart) go after the grace,
     /// and entries of groups whose template changed are rewritten. Called periodically.
     func reconcile(config: MeshConfig) async {
-        for entry in config.workloadEntries where entry.annotations[WorkloadGroup.autoRegistrationAnnotation] != nil {
+        // With leases, etcd removes what no replica keeps alive.
+        for entry in config.workloadEntries
+        where resources.leases == nil && entry.annotations[WorkloadGroup.autoRegistrationAnnotation] != nil {
             if registrants[entry.key] == nil && cleanups[entry.key] == nil { scheduleCleanup(entry.key) }
         }
         for group in config.workloadGroups where groups[group.key] != nil && groups[group.key] != group.spec {
@@ -132,9 +148,43 @@ actor AutoRegistration {
             kind: .workloadEntry, namespace: key.namespace, name: key.name, annotations: annotations,
             spec: WorkloadRegistration.spec(of: entry))
         let text = try WorkloadRegistration.yaml([document])
-        let result = try await resources.apply([ConfigFile(path: "auto-registration:\(key)", contents: text, origin: .api)])
+        let lease = try await lease(for: key)
+        let result = try await resources.apply(
+            [ConfigFile(path: "auto-registration:\(key)", contents: text, origin: .api)], lease: lease)
         if result.outcomes.contains(where: { $0.action == .created }) {
             logger.info("auto-registered \(key) (workloadgroup \(registrant.group), \(registrant.address))")
+        }
+    }
+
+    /// The entry's lease on a store with leases (granted on first use), nil otherwise.
+    private func lease(for key: ResourceKey) async throws -> StoreLease? {
+        guard let store = resources.leases else { return nil }
+        if let held = leases[key] { return held.lease }
+        let lease = try await store.grantLease(ttl: grace)
+        leases[key] = (lease, .now)
+        return lease
+    }
+
+    /// Refreshes each held lease a third of its lifetime after the last refresh. One that
+    /// expired meanwhile (the store was unreachable for longer) took its entry with it: the
+    /// entry is written again under a new lease.
+    private func keepLeasesAlive() async {
+        guard let store = resources.leases else { return }
+        for (key, held) in leases where ContinuousClock.now - held.refreshed >= held.lease.ttl / 3 {
+            do {
+                if try await store.keepAlive(held.lease) {
+                    leases[key]?.refreshed = .now
+                    continue
+                }
+                leases[key] = nil
+                guard let registrant = registrants[key], registrant.streams > 0,
+                    let group = groups[ResourceKey(kind: .workloadGroup, namespace: key.namespace, name: registrant.group)]
+                else { continue }
+                try await write(key, registrant, group: group)
+                logger.notice("registered \(key) again: its lease had expired")
+            } catch {
+                logger.warning("cannot keep the lease of \(key) alive: \(error); retrying")
+            }
         }
     }
 

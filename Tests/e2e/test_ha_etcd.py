@@ -12,9 +12,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness import AdsClient, BackgroundTraffic, discovery_request, eventually, free_port, http_get, run_trellis, service_entry
+from harness import (
+    AdsClient, BackgroundTraffic, consistently, discovery_request, eventually, free_port, http_get, loopback_address,
+    run_trellis, service_entry, wait_until,
+)
 from harness.ads import CLUSTER
-from harness.security import mint_token, secure_bootstrap_args
+from harness.istio import workload_group
+from harness.security import secure_bootstrap_args
 
 HOST = "echo.mesh.test"
 
@@ -27,16 +31,20 @@ def store_key(tmp_path) -> Path:
     return path
 
 
-@pytest.fixture
-def replicas(tmp_path, start_trellis, etcd_cluster, store_key):
+def start_replicas(tmp_path, start_trellis, etcd_cluster, store_key, *extra_args):
     """Two replicas, each with its own (empty) config dir and data dir, sharing the etcd cluster."""
     started = []
     for name in ("a", "b"):
         config = tmp_path / f"config-{name}"
         config.mkdir()
         started.append(start_trellis(config, extra_args=("--store", etcd_cluster.store_url,
-                                                         "--store-key-file", str(store_key))))
+                                                         "--store-key-file", str(store_key), *extra_args)))
     return started
+
+
+@pytest.fixture
+def replicas(tmp_path, start_trellis, etcd_cluster, store_key):
+    return start_replicas(tmp_path, start_trellis, etcd_cluster, store_key)
 
 
 def cli(server, *args):
@@ -98,6 +106,20 @@ def test_replicas_share_config_tokens_root_and_versions(replicas, start_envoy, s
     assert versions[0] == versions[1], versions
 
 
+def holder_of(envoy, replicas):
+    """The live replica whose own stream serves `envoy`, as proxy-status tells."""
+    for replica in replicas:
+        if not replica.alive():
+            continue
+        listed = cli(replica, "proxy-status", "-o", "json")
+        assert listed.returncode == 0, listed.stderr
+        status = json.loads(listed.stdout)
+        rows = {row["node"]: row for row in status["proxies"]}
+        if envoy.node_id in rows and rows[envoy.node_id]["replica"] == status["replica"]:
+            return replica
+    raise AssertionError("no replica holds the Envoy yet")
+
+
 def test_a_killed_replica_loses_no_request_and_no_resource(replicas, start_envoy, start_upstream, tmp_path):
     a, b = replicas
     upstream = start_upstream("echo")
@@ -108,17 +130,7 @@ def test_a_killed_replica_loses_no_request_and_no_resource(replicas, start_envoy
     envoy.wait_for(lambda: reaches(port, "echo"), what="traffic through the Envoy")
 
     def holder():
-        """The live replica whose own stream serves the Envoy, as proxy-status tells."""
-        for replica in replicas:
-            if not replica.alive():
-                continue
-            listed = cli(replica, "proxy-status", "-o", "json")
-            assert listed.returncode == 0, listed.stderr
-            status = json.loads(listed.stdout)
-            rows = {row["node"]: row for row in status["proxies"]}
-            if envoy.node_id in rows and rows[envoy.node_id]["replica"] == status["replica"]:
-                return replica
-        raise AssertionError("no replica holds the Envoy yet")
+        return holder_of(envoy, replicas)
 
     held_by = eventually(holder, what="the replica holding the Envoy")
     other = b if held_by is a else a
@@ -177,3 +189,41 @@ def test_etcd_member_down_changes_nothing_and_etcd_down_is_read_only(
 def _applied(result):
     assert result.returncode == 0, result.stderr
     return result
+
+
+def test_an_auto_registered_workload_outlives_its_crashed_replica_while_its_proxy_comes_back(
+        tmp_path, start_trellis, etcd_cluster, store_key, start_envoy):
+    replicas = start_replicas(tmp_path, start_trellis, etcd_cluster, store_key, "--workload-cleanup-grace", "5s")
+    a, b = replicas
+    assert apply(a, tmp_path, workload_group("vm-app", labels={"app": "vm-app"}, service_account="vm")).returncode == 0
+    minted = cli(a, "token", "create", "--namespace", "default", "--service-account", "vm")
+    assert minted.returncode == 0, minted.stderr
+    token = tmp_path / "vm.token"
+    token.touch(mode=0o600)
+    token.write_text(minted.stdout)
+    ip = loopback_address()
+    entry = f"vm-app-{ip}"
+    proxy = start_envoy(a.secure_xds_address, name="vm", ip=ip,
+                        metadata={"SERVICE_ACCOUNT": "vm", "WORKLOAD_GROUP": "vm-app"},
+                        bootstrap_args=[*secure_bootstrap_args(root_of(a), token), "--xds-address", b.secure_xds_address])
+    proxy.wait_ready()
+
+    def entries(replica):
+        listed = cli(replica, "get", "workloadentry", "-n", "default", "-o", "json")
+        assert listed.returncode == 0, listed.stderr
+        return {item["metadata"]["name"] for item in json.loads(listed.stdout)["items"]}
+
+    wait_until(lambda: entry in entries(b), what="the entry, seen through the other replica")
+    held_by = eventually(lambda: holder_of(proxy, replicas), what="the replica holding the proxy")
+    other = b if held_by is a else a
+    held_by.kill()
+    held_by.stopped = True  # killed on purpose
+    eventually(lambda: holder_of(proxy, replicas) is other, timeout=60, what="the proxy on the surviving replica")
+    # Past the crashed replica's lease (5 s): the entry stays, now under the survivor's lease.
+    def kept():
+        assert entry in entries(other), "the entry is gone"
+
+    consistently(kept, duration=8.0, what="the entry kept while its proxy is connected")
+    # The proxy gone for good: its entry goes a grace later.
+    proxy.stop(timeout=10, expect_code=None)
+    wait_until(lambda: entry not in entries(other), timeout=30, what="the entry removed a grace after its proxy left")

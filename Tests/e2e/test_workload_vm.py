@@ -26,7 +26,7 @@ from harness import (
     wait_until,
 )
 from harness.ads import CLUSTER
-from harness.istio import resource
+from harness.istio import resource, workload_group
 from harness.security import mint_token, peer_authentication, root_cert_path, secure_bootstrap_args
 from harness.vm import VMEnvoy, register, workload_cli
 
@@ -256,8 +256,7 @@ def test_auto_registration_follows_the_proxy_with_a_cleanup_grace(
 
     # A template change is written to the entry.
     mesh.mesh_dir.write("group.yaml", workload_group("vm-app", labels={"app": "vm-app", "tier": "2"}, service_account="vm"))
-    eventually(lambda: mesh.workloads()[entry]["labels"]["tier"] == "2" or pytest.fail("not yet"),
-               what="the template change on the entry")
+    wait_until(lambda: mesh.workloads()[entry]["labels"].get("tier") == "2", what="the template change on the entry")
 
     # A quick reconnect keeps the entry past the grace; a proxy gone for the grace loses it.
     proxy.stop(timeout=10, expect_code=None)
@@ -275,13 +274,6 @@ def test_auto_registration_follows_the_proxy_with_a_cleanup_grace(
                                    metadata={"WORKLOAD_GROUP": "nope", "SERVICE_ACCOUNT": "vm"}))
         code, details = ads.wait_status()
         assert code == grpc.StatusCode.FAILED_PRECONDITION and "nope" in details, (code, details)
-
-
-def workload_group(name, labels, service_account=None, namespace="default"):
-    template = {"labels": labels, "ports": {}}
-    if service_account:
-        template["serviceAccount"] = service_account
-    return resource("WorkloadGroup", name, {"template": template}, namespace=namespace)
 
 
 def assert_hosts(envoy, cluster, expected):

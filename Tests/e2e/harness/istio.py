@@ -125,3 +125,11 @@ def sidecar(
     if outbound_policy is not None:
         spec["outboundTrafficPolicy"] = {"mode": outbound_policy}
     return resource("Sidecar", name, spec, namespace)
+
+
+def workload_group(name, labels, service_account=None, namespace="default"):
+    """A WorkloadGroup whose template carries `labels` (and `service_account`), no ports."""
+    template = {"labels": labels, "ports": {}}
+    if service_account:
+        template["serviceAccount"] = service_account
+    return resource("WorkloadGroup", name, {"template": template}, namespace=namespace)

@@ -43,7 +43,7 @@ public struct AdminRouter: Sendable {
     /// The proxies connected on the secure port (`workload list`).
     public var connections: @Sendable () -> [ProxyConnection]
     /// Every open ADS stream and its sync state (`proxy-status`).
-    public var proxies: @Sendable () -> [ProxyStatus]
+    public var proxies: @Sendable () async throws -> [ProxyStatus]
     /// What a candidate configuration would change for each connected group of proxies.
     public var diff: @Sendable (MeshConfig) throws -> [ProxyDiff]
     /// `GET /metrics`: Prometheus text exposition.
@@ -60,7 +60,7 @@ public struct AdminRouter: Sendable {
         resources: MeshResources, tokens: WorkloadTokens, token: AdminToken, maxRequestBytes: Int = 4 << 20,
         facts: MeshFacts = MeshFacts(secureXDSAddress: "127.0.0.1:15012", trustDomain: "cluster.local", rootCertificatePEM: ""),
         connections: @escaping @Sendable () -> [ProxyConnection] = { [] },
-        proxies: @escaping @Sendable () -> [ProxyStatus] = { [] },
+        proxies: @escaping @Sendable () async throws -> [ProxyStatus] = { [] },
         proxyConfig: @escaping @Sendable (String, [String]) throws -> String? = { _, _ in nil },
         metrics: @escaping @Sendable () -> String = { "" },
         diff: @escaping @Sendable (MeshConfig) throws -> [ProxyDiff] = { _ in [] },
@@ -154,7 +154,15 @@ public struct AdminRouter: Sendable {
             }
         }
         api.get("/api/proxies") { request, _ in
-            await handle(request) { Self.json(try ProxyStatus.json(proxies(), replica: replicaName)) }
+            await handle(request) {
+                let rows: [ProxyStatus]
+                do {
+                    rows = try await proxies()
+                } catch {
+                    throw APIError.unavailable("cannot list the proxies of the other replicas: \(error)")
+                }
+                return Self.json(try ProxyStatus.json(rows, replica: replicaName))
+            }
         }
         api.get("/api/proxies/:node/config") { request, context in
             await handle(request) {

@@ -58,7 +58,8 @@ public struct ProxyStatus: Sendable {
         let formatter = ISO8601DateFormatter()
         let items: [[String: Any]] = rows.map { row in
             var types: [String: Any] = [:]
-            for name in typeNames {
+            // Another replica's proxy: its sync state is known there only.
+            for name in typeNames where row.replica == nil {
                 let type = row.types[name]
                 var item: [String: Any] = ["status": type?.status ?? "NOT SENT"]
                 if let version = type?.sentVersion { item["sentVersion"] = version }
@@ -71,6 +72,7 @@ public struct ProxyStatus: Sendable {
                 "api": row.api, "peer": row.peer, "types": types, "replica": row.replica ?? replica,
             ]
             if let identity = row.identity { item["identity"] = identity }
+            if row.replica != nil { item["remote"] = true }
             return item
         }
         return try ResourceJSON.render(["proxies": items, "replica": replica], what: "the proxies")

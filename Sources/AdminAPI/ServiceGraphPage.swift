@@ -131,7 +131,7 @@ enum ServiceGraphPage {
             const row = el("tr", { class: "proxy", "data-node": proxy.node });
             row.append(el("td", {}, proxy.node), el("td", {}, proxy.kind), el("td", {}, proxy.identity || "–"), el("td", {}, proxy.connectedSince));
             for (const type of TYPES) {
-              const state = proxy.types[type] || { status: "NOT SENT" };
+              const state = proxy.types[type] || { status: proxy.remote ? "–" : "NOT SENT" };
               const cell = el("td", { class: state.status.replace(" ", "-") }, state.status);
               if (state.nack) cell.title = state.nack;
               row.append(cell);

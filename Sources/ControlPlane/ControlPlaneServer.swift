@@ -117,9 +117,13 @@ public struct ControlPlaneServer: Sendable {
         let autoRegistration = AutoRegistration(
             resources: resources, grace: options.workloadCleanupGrace, logger: logger)
         let graph = ServiceGraph()
+        let presence = (store as? any LeasingConfigStore).map {
+            ReplicaPresence(store: $0, replica: options.replicaName, proxies: proxies, logger: self.logger)
+        }
         let admin = try adminApplication(
             resources: resources, store: store, controller: controller, connections: connections, proxies: proxies,
-            rootCertificatePEM: authority.rootCertificatePEM, graph: graph, stored: stored, status: { status.current },
+            rootCertificatePEM: authority.rootCertificatePEM, graph: graph, stored: stored, presence: presence,
+            status: { status.current },
             metrics: {
                 metrics.render(
                     proxies: proxies.all, status: status.current, certificates: certificates.issuance,
@@ -224,6 +228,7 @@ public struct ControlPlaneServer: Sendable {
                     inner.addTask { await prober.run() }
                     inner.addTask { await TokenRevocations.follow(store: store, connections: connections, logger: logger) }
                     inner.addTask { await autoRegistration.follow { controller.config } }
+                    if let presence { inner.addTask { await presence.run() } }
                 }
                 return .background
             }
@@ -339,7 +344,7 @@ public struct ControlPlaneServer: Sendable {
     private func adminApplication(
         resources: MeshResources, store: any ConfigStore, controller: MeshController, connections: ProxyConnections,
         proxies: ConnectedProxies, rootCertificatePEM: String, graph: ServiceGraph, stored: StoredConfig,
-        status: @escaping @Sendable () -> ConfigStatus, metrics: @escaping @Sendable () -> String
+        presence: ReplicaPresence?, status: @escaping @Sendable () -> ConfigStatus, metrics: @escaping @Sendable () -> String
     ) throws(ControlPlaneError) -> some ApplicationProtocol {
         let token: AdminToken
         do {
@@ -353,7 +358,8 @@ public struct ControlPlaneServer: Sendable {
             facts: MeshFacts(
                 secureXDSAddress: options.secureXDSAddress.description, trustDomain: options.trustDomain,
                 rootCertificatePEM: rootCertificatePEM),
-            connections: { connections.all }, proxies: { proxies.all.map(ProxyStatus.init) },
+            connections: { connections.all },
+            proxies: { proxies.all.map(ProxyStatus.init) + (try await presence?.others() ?? []) },
             proxyConfig: { node, types in
                 try proxies.snapshot(nodeID: node).map { try ProxyConfigJSON.render($0, types: ProxyConfigJSON.types(types)) }
             },

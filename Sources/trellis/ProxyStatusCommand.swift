@@ -36,7 +36,7 @@ struct ProxyStatusCommand: AsyncParsableCommand {
             let since = (proxy["connectedSince"] as? String).flatMap { try? Date($0, strategy: .iso8601) }
             rows.append(
                 [node, proxy["kind"] as? String ?? "", proxy["identity"] as? String ?? "-"]
-                    + types.map { byType[$0]?["status"] as? String ?? "NOT SENT" }
+                    + types.map { byType[$0]?["status"] as? String ?? (proxy["remote"] as? Bool == true ? "-" : "NOT SENT") }
                     + [proxy["api"] as? String ?? "", age(since: since), proxy["replica"] as? String ?? "-"])
             for type in types {
                 if let message = byType[type]?["nack"] as? String { nacks.append("\(node) \(type) NACKED: \(message)") }

@@ -134,6 +134,21 @@ def test_a_killed_replica_loses_no_request_and_no_resource(replicas, start_envoy
 
     held_by = eventually(holder, what="the replica holding the Envoy")
     other = b if held_by is a else a
+
+    def rows_on(replica):
+        listed = cli(replica, "proxy-status", "-o", "json")
+        assert listed.returncode == 0, listed.stderr
+        status = json.loads(listed.stdout)
+        return status["replica"], [row for row in status["proxies"] if row["node"] == envoy.node_id]
+
+    # Every replica lists every proxy, with the replica that holds it.
+    holder_name, _ = rows_on(held_by)
+
+    def listed_elsewhere():
+        _, rows = rows_on(other)
+        assert [(row["replica"], row.get("remote")) for row in rows] == [(holder_name, True)], rows
+
+    eventually(listed_elsewhere, what="the Envoy listed by the other replica, as held by its replica")
     with BackgroundTraffic(lambda: http_get(f"http://127.0.0.1:{port}/", host_header=HOST, timeout=5.0)) as traffic:
         traffic.wait_for_requests(20)
         held_by.kill()
@@ -143,6 +158,14 @@ def test_a_killed_replica_loses_no_request_and_no_resource(replicas, start_envoy
         outcomes = traffic.stop()
     failed = [outcome for outcome in outcomes if outcome.status != 200]
     assert not failed, f"{len(failed)} of {len(outcomes)} requests failed: {failed[:5]}"
+    # The dead replica's row goes with its lease: the survivor lists the Envoy once, as its own.
+    other_name, _ = rows_on(other)
+
+    def listed_once():
+        _, rows = rows_on(other)
+        assert [row["replica"] for row in rows] == [other_name], rows
+
+    eventually(listed_once, timeout=30, what="the dead replica's row gone")
     listed = cli(other, "get", "serviceentry", "-A", "-o", "json")
     assert listed.returncode == 0 and '"echo"' in listed.stdout, listed.stdout
 

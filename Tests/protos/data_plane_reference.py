@@ -30,11 +30,12 @@ from __future__ import annotations
 
 import ast
 import functools
-import importlib.metadata
 import keyword
 import pathlib
 
 from google.protobuf import descriptor_pb2
+
+from installed import package_path
 
 NAME = "envoy-data-plane"
 _ROOT = "envoy_data_plane"
@@ -50,13 +51,7 @@ _STREAMING = {  # (client_streaming, server_streaming)
 
 @functools.cache
 def _root() -> pathlib.Path:
-    try:
-        dist = importlib.metadata.distribution(NAME)
-    except importlib.metadata.PackageNotFoundError:
-        raise RuntimeError(
-            f"{NAME} is not installed: pip install --no-deps -r Tests/requirements-reference.txt"
-        ) from None
-    return pathlib.Path(dist.locate_file(_ROOT))
+    return package_path(NAME, _ROOT)
 
 
 def _is_call(node: ast.AST, owner: str, attr: str) -> bool:

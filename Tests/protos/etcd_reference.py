@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import ast
 import functools
-import importlib.metadata
 import pathlib
 
 from google.protobuf import descriptor_pb2
+
+from installed import package_path
 
 NAME = "aetcd"
 _MODULES = "aetcd/rpc"
@@ -36,13 +37,7 @@ def covers(full_name: str) -> bool:
 
 @functools.cache
 def _files() -> tuple[descriptor_pb2.FileDescriptorProto, ...]:
-    try:
-        dist = importlib.metadata.distribution(NAME)
-    except importlib.metadata.PackageNotFoundError:
-        raise RuntimeError(
-            f"{NAME} is not installed: pip install --no-deps -r Tests/requirements-reference.txt"
-        ) from None
-    root = pathlib.Path(dist.locate_file(_MODULES))
+    root = package_path(NAME, _MODULES)
     files = tuple(_serialized_file(path) for path in sorted(root.glob("*_pb2.py")))
     if not files:
         raise RuntimeError(f"{NAME}: no *_pb2.py modules under {root}")

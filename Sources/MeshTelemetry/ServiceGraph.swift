@@ -21,15 +21,22 @@ public final class ServiceGraph: Sendable {
     }
 
     private let edges = Mutex<[ServiceEdge: EdgeState]>([:])
+    /// Edges come from what proxies report: past this many, new ones are not recorded, so a
+    /// proxy that reports made-up clusters cannot grow the server without bound.
+    public let maxEdges: Int
 
-    public init() {}
+    public init(maxEdges: Int = 20_000) {
+        self.maxEdges = maxEdges
+    }
 
     /// One flush of one source's outbound requests, received at `at`.
     public func record(_ requests: OutboundRequests, from source: SourceWorkload, at: Date = Date()) {
         let cutoff = at.addingTimeInterval(-Self.window)
         edges.withLock { edges in
             for (cluster, counts) in requests.clusters {
-                guard let edge = ServiceEdge(source: source, outboundCluster: cluster) else { continue }
+                guard let edge = ServiceEdge(source: source, outboundCluster: cluster),
+                    edges[edge] != nil || edges.count < maxEdges
+                else { continue }
                 var state = edges[edge, default: EdgeState()]
                 for (code, count) in counts.responses { state.responses[code, default: 0].add(count) }
                 if let latency = counts.latency { state.latency.add(latency) }

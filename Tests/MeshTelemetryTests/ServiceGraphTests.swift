@@ -151,4 +151,17 @@ struct ServiceGraphTests {
         #expect(edge?.p99Milliseconds != nil)
         _ = IstioMetrics.render(graph)
     }
+
+    @Test("made-up clusters cannot grow the graph past its bound; known edges keep counting")
+    func boundedEdges() {
+        let graph = ServiceGraph(maxEdges: 2)
+        for host in ["a", "b", "c", "d"] {
+            graph.record(
+                OutboundRequests([Flush.counter("cluster.outbound|80||\(host).mesh.upstream_rq_200", 1)]), from: productpage)
+        }
+        graph.record(OutboundRequests([Flush.counter("cluster.outbound|80||a.mesh.upstream_rq_200", 1)]), from: productpage)
+        let edges = graph.snapshot().edges
+        #expect(edges.map(\.destination) == ["service:a.mesh", "service:b.mesh"])
+        #expect(edges.first?.requests == 2)
+    }
 }
